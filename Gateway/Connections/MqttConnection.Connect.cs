@@ -1,0 +1,101 @@
+using OrleansMqtt.Grains;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Gateway;
+
+public sealed partial class MqttConnection
+{
+    private uint _sessionExpiry;
+    private uint? _clientMaximumPacketSize;
+
+    private async Task HandleConnectAsync(MqttFrame frame)
+    {
+        ConnectPacket connect;
+        try
+        {
+            connect = MqttDecoder.DecodeConnect(frame);
+        }
+        catch (MqttProtocolException ex) when (ex.ReasonCode == ReasonCode.UnsupportedProtocolVersion)
+        {
+            // Answer in the form every version understands: CONNACK return code 0x01 [MQTT-3.1.2-2].
+            await RejectAsync(MqttProtocolVersion.V311, ReasonCode.UnsupportedProtocolVersion, ex.Message);
+            return;
+        }
+
+        Version = connect.ProtocolVersion;
+        var clientId = connect.ClientId;
+        string? assigned = null;
+        if (clientId.Length == 0)
+        {
+            // v3 requires clean session for an empty client id [MQTT-3.1.3-7, 3.1.3-8]; v5 assigns one (3.1.3.1).
+            if (Version != MqttProtocolVersion.V500 && !connect.CleanStart)
+            {
+                await RejectAsync(Version, ReasonCode.ClientIdentifierNotValid, "empty client id without clean session");
+                return;
+            }
+
+            clientId = assigned = "auto-" + Guid.NewGuid().ToString("N");
+        }
+
+        ClientId = clientId;
+        _sessionExpiry = Version == MqttProtocolVersion.V500 ? connect.SessionExpiryInterval : connect.CleanStart ? 0 : SessionExpiry.Never;
+        _clientMaximumPacketSize = connect.MaximumPacketSize;
+        WillSpec? will = connect.Will is { } w ? new WillSpec(MessageMapping.ToMessage(w, clientId), w.Properties?.WillDelayInterval ?? 0) : null;
+        _session = _grains.GetGrain<ISessionGrain>(clientId);
+
+        ConnectResult result;
+        try
+        {
+            result = await _session.Connect(new ConnectRequest(
+                _endpoint.RefFor(Id), (byte)Version, connect.CleanStart, _sessionExpiry, will, connect.ReceiveMaximum, connect.UserName));
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Session of {ClientId} could not be reached", clientId);
+            await RejectAsync(Version, ReasonCode.ServerUnavailable, "session unavailable");
+            return;
+        }
+
+        KeepAliveSeconds = connect.KeepAliveSeconds;
+        var connAck = new ConnAckPacket
+        {
+            SessionPresent = result.SessionPresent,
+            ReasonCode = ReasonCode.Success,
+            AssignedClientIdentifier = assigned,
+            ReceiveMaximum = Version == MqttProtocolVersion.V500 ? (ushort)_options.ReceiveMaximum : null,
+            MaximumPacketSize = Version == MqttProtocolVersion.V500 ? (uint)_options.MaxPacketSize : null,
+            RetainAvailable = Version == MqttProtocolVersion.V500 ? true : null,
+            WildcardSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? true : null,
+            SubscriptionIdentifiersAvailable = Version == MqttProtocolVersion.V500 ? true : null,
+            SharedSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? false : null,
+        };
+
+        // CONNACK goes first and the writer starts only after it, so deliveries that raced ahead wait in the queue.
+        var output = _context.Transport.Output;
+        MqttEncoder.WriteConnAck(output, connAck, Version);
+        foreach (var delivery in result.Pending)
+        {
+            Write(output, Outbound.ForDelivery(delivery));
+        }
+
+        await output.FlushAsync();
+        _connected = true;
+        _writer = WriteLoopAsync();
+        _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
+        if (Volatile.Read(ref _closeRequested) != 0)
+        {
+            _closing.Cancel();
+        }
+    }
+
+    /// <summary>CONNACK with a failure code, then close [MQTT-3.2.2-5]; session present is 0 [MQTT-3.2.2-4].</summary>
+    private async Task RejectAsync(MqttProtocolVersion version, ReasonCode reason, string why)
+    {
+        _logger.LogInformation("Refused CONNECT on connection {ConnectionId} from {Remote}: {Reason}", Id, _context.RemoteEndPoint, why);
+        var output = _context.Transport.Output;
+        MqttEncoder.WriteConnAck(output, new ConnAckPacket { ReasonCode = reason }, version);
+        await output.FlushAsync();
+        _disconnectReceived = true;
+        _endReason = why;
+    }
+}

@@ -1,0 +1,106 @@
+using System.Buffers;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Gateway;
+
+public sealed partial class MqttConnection
+{
+    /// <summary>
+    /// The only writer after CONNACK: drains the queue into the pipe and flushes when the queue is empty, so that
+    /// under load many packets go out in one write.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _outbound.Reader;
+        var output = _context.Transport.Output;
+        try
+        {
+            while (await reader.WaitToReadAsync())
+            {
+                while (reader.TryRead(out var item))
+                {
+                    if (item.Kind == OutboundKind.Delivery)
+                    {
+                        Interlocked.Decrement(ref _outboundCount);
+                    }
+
+                    Write(output, item);
+                }
+
+                var flushed = await output.FlushAsync();
+                if (flushed.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            _logger.LogDebug(ex, "Writing to connection {ConnectionId} failed", Id);
+        }
+    }
+
+    private void Write(IBufferWriter<byte> output, in Outbound item)
+    {
+        switch (item.Kind)
+        {
+            case OutboundKind.Delivery:
+                WriteDelivery(output, item.Delivery!);
+                break;
+            case OutboundKind.Ack:
+                MqttEncoder.WriteAck(output, item.Ack, Version);
+                break;
+            case OutboundKind.PingResp:
+                MqttEncoder.WritePingResp(output);
+                break;
+            case OutboundKind.Disconnect:
+                MqttEncoder.WriteDisconnect(output, (DisconnectPacket)item.Packet!, Version);
+                break;
+            case OutboundKind.Packet:
+                switch (item.Packet)
+                {
+                    case SubAckPacket subAck:
+                        MqttEncoder.WriteSubAck(output, subAck, Version);
+                        break;
+                    case UnsubAckPacket unsubAck:
+                        MqttEncoder.WriteUnsubAck(output, unsubAck, Version);
+                        break;
+                }
+
+                break;
+        }
+    }
+
+    private void WriteDelivery(IBufferWriter<byte> output, Grains.Delivery delivery)
+    {
+        if (delivery.IsRelease)
+        {
+            MqttEncoder.WriteAck(output, new PacketIdAck(PacketType.PubRel, delivery.PacketId), Version);
+            return;
+        }
+
+        var packet = MessageMapping.ToPacket(delivery, Version);
+        if (_clientMaximumPacketSize is { } max && MqttEncoder.GetPublishSize(packet, Version) > max)
+        {
+            // Never send a client more than it allows; the message is dropped for this client [MQTT-3.1.2-25].
+            _logger.LogInformation("Dropped a {Size}-byte message on {Topic} for {ClientId}: over its Maximum Packet Size", MqttEncoder.GetPublishSize(packet, Version), packet.Topic, ClientId);
+            if (delivery.Qos > 0)
+            {
+                // Counted as acknowledged, so it does not hold the in-flight window for ever.
+                AddDroppedAck(delivery);
+            }
+
+            return;
+        }
+
+        MqttEncoder.WritePublish(output, packet, Version);
+    }
+
+    private void AddDroppedAck(Grains.Delivery delivery)
+    {
+        var acks = delivery.Qos == 1
+            ? new[] { new Grains.ClientAck((byte)PacketType.PubAck, delivery.PacketId) }
+            : [new Grains.ClientAck((byte)PacketType.PubRec, delivery.PacketId, (byte)ReasonCode.PacketTooLarge)];
+        _ = _session!.Acknowledge(Id, acks);
+    }
+}

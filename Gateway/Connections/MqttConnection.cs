@@ -1,0 +1,271 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using OrleansMqtt.Grains;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Gateway;
+
+/// <summary>
+/// One client connection: reads packets from the pipe, talks to the client's session grain, and writes what goes
+/// back through a single writer. Consecutive PUBLISH packets in one read are handed to the grains as one batch.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source has no timer; Close may still be called on it from other threads after the connection ended.")]
+public sealed partial class MqttConnection
+{
+    private readonly ConnectionContext _context;
+    private readonly IGrainFactory _grains;
+    private readonly GatewayEndpoint _endpoint;
+    private readonly ConnectionRegistry _registry;
+    private readonly GatewayOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _closing = new();
+    private readonly long _acceptedAt = Environment.TickCount64;
+    private long _lastActivity = Environment.TickCount64;
+    private int _outboundCount;
+    private int _closeRequested;
+    private Task _writer = Task.CompletedTask;
+    private ISessionGrain? _session;
+    private bool _connected;
+    private bool _disconnectReceived;
+    private DisconnectKind _disconnectKind = DisconnectKind.Abnormal;
+    private uint? _disconnectExpiry;
+    private string _endReason = "connection closed by the client";
+
+    public MqttConnection(ConnectionContext context, IGrainFactory grains, GatewayEndpoint endpoint, ConnectionRegistry registry, GatewayOptions options, long id, ILogger logger)
+    {
+        _context = context;
+        _grains = grains;
+        _endpoint = endpoint;
+        _registry = registry;
+        _options = options;
+        _logger = logger;
+        Id = id;
+    }
+
+    public long Id { get; }
+
+    public string? ClientId { get; private set; }
+
+    public MqttProtocolVersion Version { get; private set; } = MqttProtocolVersion.V311;
+
+    public ushort KeepAliveSeconds { get; private set; }
+
+    public async Task RunAsync()
+    {
+        _registry.Add(this);
+        try
+        {
+            await ReadLoopAsync();
+        }
+        catch (MqttProtocolException ex)
+        {
+            _logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
+            Close(ex.ReasonCode, ex.Message);
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
+        {
+            _endReason = "network error: " + ex.Message;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
+            Close(ReasonCode.UnspecifiedError, "internal error");
+        }
+        finally
+        {
+            _registry.Remove(this);
+            _outbound.Writer.TryComplete();
+            await _writer;
+            await EndSessionAsync();
+        }
+    }
+
+    /// <summary>Starts closing: v5 clients get DISCONNECT with the reason first. Safe from any thread.</summary>
+    public void Close(ReasonCode reason, string why)
+    {
+        if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
+        {
+            return;
+        }
+
+        _endReason = why;
+        if (_connected && Version == MqttProtocolVersion.V500 && !_disconnectReceived)
+        {
+            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason }));
+        }
+
+        _outbound.Writer.TryComplete();
+        _closing.Cancel();
+    }
+
+    /// <summary>Called by the gateway's sweep: CONNECT timeout and keep-alive expiry (1.5 × keep-alive [MQTT-3.1.2-24]).</summary>
+    public void CheckTimeouts(long now)
+    {
+        if (!_connected)
+        {
+            if (now - _acceptedAt > (long)_options.ConnectTimeout.TotalMilliseconds)
+            {
+                _logger.LogInformation("Connection {ConnectionId} from {Remote} sent no CONNECT in time", Id, _context.RemoteEndPoint);
+                Close(ReasonCode.MaximumConnectTime, "no CONNECT in time");
+            }
+
+            return;
+        }
+
+        if (KeepAliveSeconds > 0 && now - Volatile.Read(ref _lastActivity) > KeepAliveSeconds * 1500L)
+        {
+            _logger.LogInformation("Client {ClientId} kept no keep-alive ({KeepAlive} s)", ClientId, KeepAliveSeconds);
+            Close(ReasonCode.KeepAliveTimeout, "keep-alive timeout");
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _context.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(_closing.Token);
+            var buffer = result.Buffer;
+            try
+            {
+                while (MqttFrameReader.TryRead(buffer, _options.MaxPacketSize, out var frame, out var consumed))
+                {
+                    Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                    var handled = HandleAsync(frame);
+                    if (!handled.IsCompletedSuccessfully)
+                    {
+                        await handled;
+                    }
+
+                    buffer = buffer.Slice(consumed);
+                    if (_disconnectReceived)
+                    {
+                        break;
+                    }
+                }
+
+                // What was read before DISCONNECT or the end of the stream is still routed.
+                await FlushBatchAsync();
+                if (_disconnectReceived)
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    private ValueTask HandleAsync(in MqttFrame frame)
+    {
+        if (!_connected)
+        {
+            // The first packet must be CONNECT [MQTT-3.1.0-1].
+            return frame.Type == PacketType.Connect
+                ? new ValueTask(HandleConnectAsync(frame))
+                : throw new MqttProtocolException(ReasonCode.ProtocolError, $"{frame.Type} before CONNECT");
+        }
+
+        switch (frame.Type)
+        {
+            case PacketType.Publish:
+                return HandlePublishAsync(MqttDecoder.DecodePublish(frame, Version));
+            case PacketType.PubAck:
+            case PacketType.PubRec:
+            case PacketType.PubComp:
+                AddClientAck(MqttDecoder.DecodeAck(frame, Version));
+                return ValueTask.CompletedTask;
+            case PacketType.PubRel:
+                return new ValueTask(HandlePubRelAsync(MqttDecoder.DecodeAck(frame, Version)));
+            case PacketType.Subscribe:
+                return new ValueTask(HandleSubscribeAsync(MqttDecoder.DecodeSubscribe(frame, Version)));
+            case PacketType.Unsubscribe:
+                return new ValueTask(HandleUnsubscribeAsync(MqttDecoder.DecodeUnsubscribe(frame, Version)));
+            case PacketType.PingReq:
+                MqttDecoder.ValidatePing(frame);
+                Enqueue(Outbound.ForPingResp());
+                return ValueTask.CompletedTask;
+            case PacketType.Disconnect:
+                HandleDisconnect(MqttDecoder.DecodeDisconnect(frame, Version));
+                return ValueTask.CompletedTask;
+            case PacketType.Connect:
+                throw new MqttProtocolException(ReasonCode.ProtocolError, "a second CONNECT [MQTT-3.1.0-2]");
+            case PacketType.Auth:
+                MqttDecoder.DecodeAuth(frame, Version);
+                throw new MqttProtocolException(ReasonCode.ProtocolError, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
+            default:
+                throw new MqttProtocolException(ReasonCode.ProtocolError, $"a client may not send {frame.Type}");
+        }
+    }
+
+    private void HandleDisconnect(DisconnectPacket packet)
+    {
+        // A session that ends at disconnect cannot be given an expiry now [MQTT-3.14.2-2].
+        if (packet.SessionExpiryInterval is { } expiry && expiry != 0 && _sessionExpiry == 0)
+        {
+            throw new MqttProtocolException(ReasonCode.ProtocolError, "session expiry set at DISCONNECT after CONNECT had 0");
+        }
+
+        _disconnectReceived = true;
+        _disconnectKind = packet.ReasonCode == ReasonCode.DisconnectWithWillMessage ? DisconnectKind.NormalWithWill : DisconnectKind.Normal;
+        _disconnectExpiry = packet.SessionExpiryInterval;
+        _endReason = "DISCONNECT from the client";
+    }
+
+    private async Task EndSessionAsync()
+    {
+        if (_session is null || !_connected)
+        {
+            return;
+        }
+
+        _logger.LogDebug("Client {ClientId} disconnected: {Reason}", ClientId, _endReason);
+        try
+        {
+            await _session.Disconnect(_endpoint.GatewayId, Id, _disconnectKind, _disconnectExpiry);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Could not tell the session of {ClientId} that its connection ended", ClientId);
+        }
+    }
+
+    private void Enqueue(Outbound item)
+    {
+        if (!_outbound.Writer.TryWrite(item))
+        {
+            // Closing: the client will not read it anyway.
+            return;
+        }
+    }
+
+    /// <summary>A delivery from a grain. Thread-safe; a client that falls too far behind is disconnected.</summary>
+    public void Send(Delivery delivery)
+    {
+        if (Interlocked.Increment(ref _outboundCount) > _options.MaxOutboundMessages)
+        {
+            Interlocked.Decrement(ref _outboundCount);
+            _logger.LogWarning("Client {ClientId} is not reading: more than {Limit} messages wait for it", ClientId, _options.MaxOutboundMessages);
+            Close(ReasonCode.QuotaExceeded, "outbound queue full");
+            return;
+        }
+
+        if (!_outbound.Writer.TryWrite(Outbound.ForDelivery(delivery)))
+        {
+            Interlocked.Decrement(ref _outboundCount);
+        }
+    }
+}

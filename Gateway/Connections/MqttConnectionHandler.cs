@@ -1,0 +1,19 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace OrleansMqtt.Gateway;
+
+/// <summary>Kestrel hands every accepted TCP connection here.</summary>
+public sealed class MqttConnectionHandler(
+    IGrainFactory grains,
+    GatewayEndpoint endpoint,
+    ConnectionRegistry registry,
+    ConnectionIds ids,
+    IOptions<GatewayOptions> options,
+    ILoggerFactory loggerFactory) : ConnectionHandler
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<MqttConnection>();
+
+    public override Task OnConnectedAsync(ConnectionContext connection) =>
+        new MqttConnection(connection, grains, endpoint, registry, options.Value, ids.Next(), _logger).RunAsync();
+}

@@ -1,0 +1,46 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace OrleansMqtt.Gateway;
+
+public static class GatewayHosting
+{
+    /// <summary>The gateway's services, validated settings and listeners, for a standalone gateway or a silo.</summary>
+    public static WebApplicationBuilder AddMqttGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ConnectionIds>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<GatewayObserver>();
+        services.AddSingleton<GatewayEndpoint>();
+        services.AddHostedService<ConnectionSweeper>();
+        services.AddHostedService<GatewayShutdown>();
+        builder.WebHost.ConfigureKestrel(ListenMqtt);
+        return builder;
+    }
+
+    public static ClusterSettings GetClusterSettings(this IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), errors, validateAllProperties: true))
+        {
+            throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), errors.Select(e => "Orleans: " + e.ErrorMessage));
+        }
+
+        return settings;
+    }
+
+    private static void ListenMqtt(KestrelServerOptions kestrel)
+    {
+        var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (options.Tcp.Enabled)
+        {
+            kestrel.Listen(IPAddress.Parse(options.Tcp.Address), options.Tcp.Port, listen => listen.UseConnectionHandler<MqttConnectionHandler>());
+        }
+    }
+}

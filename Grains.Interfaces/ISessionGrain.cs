@@ -1,0 +1,53 @@
+namespace OrleansMqtt.Grains;
+
+/// <summary>
+/// One per client id: the single authority for that session. Owns the connection (take-over), subscriptions,
+/// in-flight and queued messages, the will and expiry.
+/// </summary>
+[Alias("mqtt.ISessionGrain")]
+public interface ISessionGrain : IGrainWithStringKey
+{
+    /// <summary>Closes any previous connection (wherever it is) and accepts this one.</summary>
+    [Alias("Connect")]
+    Task<ConnectResult> Connect(ConnectRequest request);
+
+    /// <summary>The connection ended. Ignored when <paramref name="connectionId"/> is no longer the session's connection.</summary>
+    [Alias("Disconnect")]
+    Task Disconnect(string gatewayId, long connectionId, DisconnectKind kind, uint? sessionExpiryInterval);
+
+    [Alias("Subscribe")]
+    Task<SubscribeResult> Subscribe(long connectionId, SubscriptionRequest[] subscriptions, uint? subscriptionIdentifier);
+
+    /// <summary>One reason code per filter: Success or NoSubscriptionExisted.</summary>
+    [Alias("Unsubscribe")]
+    Task<byte[]> Unsubscribe(long connectionId, string[] filters);
+
+    /// <summary>
+    /// The client acknowledged messages the session sent. Returns what may now be sent because the
+    /// in-flight window opened.
+    /// </summary>
+    [Alias("Acknowledge")]
+    Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks);
+
+    /// <summary>
+    /// Inbound QoS 2 PUBLISH: published once however often the client resends it before PUBREL
+    /// (the packet id is remembered until PUBREL). Returns the PUBREC reason code.
+    /// </summary>
+    [Alias("PublishExactlyOnce")]
+    Task<byte> PublishExactlyOnce(long connectionId, ushort packetId, MqttMessage message);
+
+    /// <summary>Inbound PUBREL: forgets the packet id. Returns the PUBCOMP reason code (0x92 when unknown).</summary>
+    [Alias("Release")]
+    Task<byte> Release(long connectionId, ushort packetId);
+
+    /// <summary>
+    /// A message matched one of the session's subscriptions. Returns when a QoS 1/2 message is held by the session
+    /// (durably, for a persistent session). Interleaves, so that a topic grain delivering while this session awaits
+    /// that topic grain (during SUBSCRIBE) cannot deadlock.
+    /// </summary>
+    [AlwaysInterleave, Alias("Deliver")]
+    Task Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds);
+
+    [ReadOnly, AlwaysInterleave, Alias("GetInfo")]
+    Task<SessionInfo> GetInfo();
+}

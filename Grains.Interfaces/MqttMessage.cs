@@ -1,0 +1,31 @@
+namespace OrleansMqtt.Grains;
+
+/// <summary>
+/// An application message as it travels between grains and gateways. Immutable, so Orleans passes it by reference
+/// inside a silo instead of deep-copying the payload for every subscriber.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mqtt.MqttMessage")]
+public sealed record MqttMessage(
+    [property: Id(0)] string Topic,
+    [property: Id(1)] ReadOnlyMemory<byte> Payload,
+    [property: Id(2)] byte Qos,
+    [property: Id(3)] bool Retain,
+    [property: Id(4)] MessageProperties? Properties = null,
+    [property: Id(5)] string? PublisherId = null)
+{
+    /// <summary>Empty payload on a retained publish clears the retained message [MQTT-3.3.1-10].</summary>
+    public bool ClearsRetained => Retain && Payload.IsEmpty;
+}
+
+/// <summary>The v5 properties that are forwarded with a message (3.3.2.3), untouched and in order.</summary>
+[GenerateSerializer, Immutable, Alias("mqtt.MessageProperties")]
+public sealed record MessageProperties(
+    [property: Id(0)] byte? PayloadFormatIndicator = null,
+    [property: Id(1)] uint? MessageExpiryInterval = null,
+    [property: Id(2)] string? ResponseTopic = null,
+    [property: Id(3)] byte[]? CorrelationData = null,
+    [property: Id(4)] UserPropertyPair[]? UserProperties = null,
+    [property: Id(5)] string? ContentType = null);
+
+[GenerateSerializer, Immutable, Alias("mqtt.UserPropertyPair")]
+public readonly record struct UserPropertyPair([property: Id(0)] string Name, [property: Id(1)] string Value);

@@ -1,0 +1,10 @@
+namespace OrleansMqtt.Grains;
+
+[GenerateSerializer, Alias("mqtt.TopicState")]
+public sealed class TopicState
+{
+    [Id(0)] public MqttMessage? Retained { get; set; }
+
+    /// <summary>Subscribers of this exact topic, by client id.</summary>
+    [Id(1)] public Dictionary<string, Subscriber> Subscribers { get; set; } = [];
+}

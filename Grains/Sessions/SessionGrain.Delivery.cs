@@ -1,0 +1,193 @@
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Grains;
+
+public sealed partial class SessionGrain
+{
+    public Task Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds)
+    {
+        if (!State.Exists)
+        {
+            // The session ended while this message was on its way.
+            return Task.CompletedTask;
+        }
+
+        var queued = new QueuedMessage(message, qos, retain, subscriptionIds);
+        if (State.Connection is { } connection)
+        {
+            if (qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
+            {
+                _batcher.Send(connection, Start(queued, connection));
+                return qos == 0 ? Task.CompletedTask : SaveAsync();
+            }
+        }
+        else if (qos == 0 && !_options.QueueQos0WhileOffline)
+        {
+            return Task.CompletedTask;
+        }
+
+        Enqueue(queued);
+        return SaveAsync();
+    }
+
+    public async Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks)
+    {
+        if (State.Connection is not { } connection || connection.ConnectionId != connectionId)
+        {
+            return [];
+        }
+
+        var changed = false;
+        foreach (var ack in acks)
+        {
+            var index = State.InFlight.FindIndex(m => m.PacketId == ack.PacketId);
+            if (index < 0)
+            {
+                continue;
+            }
+
+            var inFlight = State.InFlight[index];
+            switch ((PacketType)ack.PacketType)
+            {
+                case PacketType.PubAck when inFlight.Message.Qos == 1:
+                case PacketType.PubComp when inFlight.Message.Qos == 2:
+                    State.InFlight.RemoveAt(index);
+                    changed = true;
+                    break;
+                case PacketType.PubRec when inFlight.Message.Qos == 2:
+                    // A v5 PUBREC with a failure code ends the exchange: no PUBREL follows (4.3.3).
+                    if (ack.ReasonCode >= 0x80)
+                    {
+                        State.InFlight.RemoveAt(index);
+                    }
+                    else
+                    {
+                        inFlight.Released = true;
+                    }
+
+                    changed = true;
+                    break;
+            }
+        }
+
+        var next = new List<Delivery>();
+        FillWindow(connection, next);
+        if (changed || next.Count > 0)
+        {
+            await SaveAsync();
+        }
+
+        return [.. next];
+    }
+
+    public async Task<byte> PublishExactlyOnce(long connectionId, ushort packetId, MqttMessage message)
+    {
+        if (!IsCurrent(connectionId))
+        {
+            return (byte)ReasonCode.UnspecifiedError;
+        }
+
+        // A resent PUBLISH of an id still awaiting PUBREL is the same message: do not publish it again (4.3.3).
+        if (State.AwaitingRelease.Contains(packetId))
+        {
+            return (byte)ReasonCode.Success;
+        }
+
+        var matched = await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message]);
+        State.AwaitingRelease.Add(packetId);
+        await SaveAsync();
+        return matched == 0 ? (byte)ReasonCode.NoMatchingSubscribers : (byte)ReasonCode.Success;
+    }
+
+    public async Task<byte> Release(long connectionId, ushort packetId)
+    {
+        if (!State.AwaitingRelease.Remove(packetId))
+        {
+            return (byte)ReasonCode.PacketIdentifierNotFound;
+        }
+
+        await SaveAsync();
+        return (byte)ReasonCode.Success;
+    }
+
+    /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>
+    private void Dispatch(QueuedMessage message, ConnectionRef connection, List<Delivery> output)
+    {
+        if (message.Qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
+        {
+            output.Add(Start(message, connection));
+        }
+        else
+        {
+            Enqueue(message);
+        }
+    }
+
+    /// <summary>On reconnect, unacknowledged PUBLISH packets go again with DUP set, and PUBRELs again [MQTT-4.4.0-1].</summary>
+    private void ResendInFlight(ConnectionRef connection, List<Delivery> output)
+    {
+        foreach (var inFlight in State.InFlight)
+        {
+            var m = inFlight.Message;
+            output.Add(new Delivery(connection.ConnectionId, m.Message, m.Qos, inFlight.PacketId, Dup: true, m.Retain, m.SubscriptionIds, IsRelease: inFlight.Released));
+        }
+    }
+
+    private void FillWindow(ConnectionRef connection, List<Delivery> output)
+    {
+        while (State.Queue.Count > 0 && State.InFlight.Count < _receiveMaximum)
+        {
+            var next = State.Queue[0];
+            State.Queue.RemoveAt(0);
+            output.Add(Start(next, connection));
+        }
+    }
+
+    /// <summary>Makes the PUBLISH for a message: QoS 1/2 get a packet id and stay in flight until acknowledged.</summary>
+    private Delivery Start(QueuedMessage message, ConnectionRef connection)
+    {
+        ushort packetId = 0;
+        if (message.Qos > 0)
+        {
+            packetId = NextPacketId();
+            State.InFlight.Add(new InFlightMessage { PacketId = packetId, Message = message });
+        }
+
+        return new Delivery(connection.ConnectionId, message.Message, message.Qos, packetId, Dup: false, message.Retain, message.SubscriptionIds);
+    }
+
+    private void Enqueue(QueuedMessage message)
+    {
+        if (State.Queue.Count >= _options.MaxQueuedMessages)
+        {
+            State.DroppedMessages++;
+            if (State.DroppedMessages == 1 || State.DroppedMessages % 1000 == 0)
+            {
+                _logger.LogWarning("Session {ClientId} queue is full ({Limit}): {Dropped} messages dropped so far ({Policy})", ClientId, _options.MaxQueuedMessages, State.DroppedMessages, _options.QueueOverflow);
+            }
+
+            if (_options.QueueOverflow == QueueOverflowPolicy.DropNewest)
+            {
+                return;
+            }
+
+            State.Queue.RemoveAt(0);
+        }
+
+        State.Queue.Add(message);
+    }
+
+    /// <summary>The next packet id not in use by a message in flight [MQTT-2.2.1-3].</summary>
+    private ushort NextPacketId()
+    {
+        while (true)
+        {
+            var id = State.LastPacketId == ushort.MaxValue ? (ushort)1 : (ushort)(State.LastPacketId + 1);
+            State.LastPacketId = id;
+            if (!State.InFlight.Exists(m => m.PacketId == id))
+            {
+                return id;
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Grains;
+
+public sealed partial class SessionGrain
+{
+    public async Task<SubscribeResult> Subscribe(long connectionId, SubscriptionRequest[] subscriptions, uint? subscriptionIdentifier)
+    {
+        var codes = new byte[subscriptions.Length];
+        if (State.Connection is not { } connection || connection.ConnectionId != connectionId)
+        {
+            Array.Fill(codes, (byte)ReasonCode.UnspecifiedError);
+            return new SubscribeResult(codes, []);
+        }
+
+        var retained = new List<Delivery>();
+        for (var i = 0; i < subscriptions.Length; i++)
+        {
+            var request = subscriptions[i];
+            if (Topic.IsShared(request.Filter, out _, out _))
+            {
+                codes[i] = (byte)ReasonCode.SharedSubscriptionsNotSupported;
+                continue;
+            }
+
+            if (!Topic.IsValidFilter(request.Filter))
+            {
+                codes[i] = (byte)ReasonCode.TopicFilterInvalid;
+                continue;
+            }
+
+            var qos = Math.Min(request.MaximumQos, (byte)QualityOfService.ExactlyOnce);
+            var isNew = !State.Subscriptions.ContainsKey(request.Filter);
+            var subscriber = new Subscriber(ClientId, qos, request.NoLocal, request.RetainAsPublished, subscriptionIdentifier);
+            State.Subscriptions[request.Filter] = new StoredSubscription(qos, request.NoLocal, request.RetainAsPublished, request.RetainHandling, subscriptionIdentifier);
+
+            // Retained messages go out on every SUBSCRIBE, replaced ones included [MQTT-3.8.4-3], unless the
+            // v5 Retain Handling option says otherwise (3.8.3.1).
+            var wantsRetained = request.RetainHandling == (byte)RetainHandling.SendAtSubscribe
+                || (request.RetainHandling == (byte)RetainHandling.SendAtSubscribeIfNew && isNew);
+            var matches = await AddToIndexAsync(request.Filter, subscriber, wantsRetained);
+            codes[i] = qos;
+            foreach (var message in matches)
+            {
+                // A retained message sent because of a new subscription has RETAIN set [MQTT-3.3.1-8].
+                var queued = new QueuedMessage(message, Math.Min(message.Qos, qos), true, subscriptionIdentifier is { } id ? [id] : null);
+                Dispatch(queued, connection, retained);
+            }
+        }
+
+        await SaveAsync();
+        return new SubscribeResult(codes, [.. retained]);
+    }
+
+    public async Task<byte[]> Unsubscribe(long connectionId, string[] filters)
+    {
+        var codes = new byte[filters.Length];
+        if (!IsCurrent(connectionId))
+        {
+            Array.Fill(codes, (byte)ReasonCode.UnspecifiedError);
+            return codes;
+        }
+
+        for (var i = 0; i < filters.Length; i++)
+        {
+            if (!State.Subscriptions.Remove(filters[i]))
+            {
+                codes[i] = Topic.IsValidFilter(filters[i]) ? (byte)ReasonCode.NoSubscriptionExisted : (byte)ReasonCode.TopicFilterInvalid;
+                continue;
+            }
+
+            await RemoveFromIndexAsync(filters[i]);
+            codes[i] = (byte)ReasonCode.Success;
+        }
+
+        await SaveAsync();
+        return codes;
+    }
+
+    /// <summary>Registers the subscription where publishes find it; returns the retained messages it matches.</summary>
+    private async Task<MqttMessage[]> AddToIndexAsync(string filter, Subscriber subscriber, bool wantsRetained)
+    {
+        if (!Topic.HasWildcard(filter))
+        {
+            var retained = await GrainFactory.GetGrain<ITopicGrain>(filter).Subscribe(subscriber);
+            return wantsRetained && retained is not null ? [retained] : [];
+        }
+
+        await GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Subscribe(filter, subscriber);
+        return wantsRetained ? await FindRetainedAsync(filter) : [];
+    }
+
+    private Task RemoveFromIndexAsync(string filter) => Topic.HasWildcard(filter)
+        ? GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Unsubscribe(filter, ClientId)
+        : GrainFactory.GetGrain<ITopicGrain>(filter).Unsubscribe(ClientId);
+
+    /// <summary>
+    /// Asks only the retained-index partition of the filter's first level; a filter that starts with a wildcard asks
+    /// every partition, except '$' ones, which such a filter never matches [MQTT-4.7.2-1].
+    /// </summary>
+    private async Task<MqttMessage[]> FindRetainedAsync(string filter)
+    {
+        var partition = Topic.PartitionKey(filter);
+        if (partition != Topic.RootPartition)
+        {
+            return await GrainFactory.GetGrain<IRetainedIndexGrain>(partition).Match(filter);
+        }
+
+        var partitions = await GrainFactory.GetGrain<IRetainedPartitionsGrain>(0).List();
+        var answers = await Task.WhenAll(partitions
+            .Where(p => !p.StartsWith('$'))
+            .Select(p => GrainFactory.GetGrain<IRetainedIndexGrain>(p).Match(filter)));
+        return [.. answers.SelectMany(a => a)];
+    }
+}

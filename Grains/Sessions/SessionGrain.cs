@@ -1,0 +1,306 @@
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Grains;
+
+/// <summary>
+/// The single authority for one client id: connection ownership, subscriptions, in-flight and queued messages,
+/// the will and expiry. State is written only while the session outlives its connection (persistent session);
+/// a clean session lives in memory and touches no storage.
+/// </summary>
+public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
+{
+    private const string WillReminder = "will";
+    private const string ExpiryReminder = "expiry";
+
+    private readonly IPersistentState<SessionState> _stored;
+    private readonly GatewayDeliveryBatcher _batcher;
+    private readonly SessionOptions _options;
+    private readonly TimeSpan _minimumReminderPeriod;
+    private readonly ILogger<SessionGrain> _logger;
+    private readonly GroupCommit _commit;
+    private int _receiveMaximum;
+
+    // The will of a connection taken over, until its gateway reports how that connection ended.
+    private (long ConnectionId, WillSpec Will)? _takenOverWill;
+
+    public SessionGrain(
+        [PersistentState("session", StorageNames.Mqtt)] IPersistentState<SessionState> stored,
+        GatewayDeliveryBatcher batcher,
+        IOptions<SessionOptions> options,
+        IOptions<ReminderOptions> reminderOptions,
+        ILogger<SessionGrain> logger)
+    {
+        _stored = stored;
+        _batcher = batcher;
+        _options = options.Value;
+        _minimumReminderPeriod = reminderOptions.Value.MinimumReminderPeriod;
+        _logger = logger;
+        _commit = new GroupCommit(() => _stored.WriteStateAsync());
+        _receiveMaximum = _options.MaxInflightMessages;
+    }
+
+    private string ClientId => this.GetPrimaryKeyString();
+
+    private SessionState State => _stored.State;
+
+    /// <summary>The session outlives its connection, so its state is stored.</summary>
+    private bool IsPersistent => State.SessionExpiryInterval > 0;
+
+    public async Task<ConnectResult> Connect(ConnectRequest request)
+    {
+        var previous = State.Connection;
+
+        // Until this call ends, deliveries that interleave are queued, to be sent after CONNACK.
+        State.Connection = null;
+        if (previous is not null && previous.ConnectionId != request.Connection.ConnectionId)
+        {
+            await TakeOverAsync(previous, request.CleanStart);
+        }
+        else if (State.Will is not null)
+        {
+            // The client is back before its will delay passed: the will is not sent [MQTT-3.1.3-9].
+            State.Will = null;
+        }
+
+        await UnregisterRemindersAsync();
+
+        bool sessionPresent;
+        if (request.CleanStart)
+        {
+            await DiscardSessionAsync();
+            sessionPresent = false;
+        }
+        else
+        {
+            sessionPresent = State.Exists;
+        }
+
+        State.Exists = true;
+        State.ProtocolVersion = request.ProtocolVersion;
+        State.SessionExpiryInterval = request.SessionExpiryInterval;
+        State.Will = request.Will;
+        State.DisconnectedAtUtc = null;
+        State.Connection = request.Connection;
+        _receiveMaximum = Math.Min(request.ReceiveMaximum == 0 ? ushort.MaxValue : request.ReceiveMaximum, _options.MaxInflightMessages);
+
+        // A connected session must not be collected while its client is quiet: its state may live only here.
+        DelayDeactivation(TimeSpan.MaxValue);
+
+        var pending = new List<Delivery>();
+        ResendInFlight(request.Connection, pending);
+        FillWindow(request.Connection, pending);
+
+        if (IsPersistent)
+        {
+            await _commit.CommitAsync();
+        }
+        else if (_stored.RecordExists)
+        {
+            await _stored.ClearStateAsync();
+        }
+
+        _logger.LogDebug("Session {ClientId} connected (present: {SessionPresent}, pending: {Pending})", ClientId, sessionPresent, pending.Count);
+        return new ConnectResult(sessionPresent, [.. pending], State.SessionExpiryInterval);
+    }
+
+    public async Task Disconnect(string gatewayId, long connectionId, DisconnectKind kind, uint? sessionExpiryInterval)
+    {
+        if (State.Connection is not { } current || current.ConnectionId != connectionId || current.GatewayId != gatewayId)
+        {
+            if (_takenOverWill is { } pending && pending.ConnectionId == connectionId)
+            {
+                _takenOverWill = null;
+                if (kind != DisconnectKind.Normal)
+                {
+                    await PublishWillAsync(pending.Will);
+                }
+            }
+
+            return;
+        }
+
+        State.Connection = null;
+        State.DisconnectedAtUtc = DateTime.UtcNow;
+        DelayDeactivation(TimeSpan.Zero);
+        if (sessionExpiryInterval is { } expiry)
+        {
+            State.SessionExpiryInterval = expiry;
+        }
+
+        if (kind == DisconnectKind.Normal)
+        {
+            // A normal DISCONNECT deletes the will without publishing it [MQTT-3.14.4-3].
+            State.Will = null;
+        }
+
+        if (State.SessionExpiryInterval == 0)
+        {
+            await EndSessionAsync();
+            return;
+        }
+
+        if (State.Will is { } will)
+        {
+            if (will.DelaySeconds == 0)
+            {
+                State.Will = null;
+                await PublishWillAsync(will);
+            }
+            else if (will.DelaySeconds < State.SessionExpiryInterval)
+            {
+                await RegisterReminderAsync(WillReminder, TimeSpan.FromSeconds(will.DelaySeconds));
+            }
+
+            // Otherwise the session ends first, and the will goes out then [MQTT-3.1.3-9].
+        }
+
+        if (State.SessionExpiryInterval != SessionExpiry.Never)
+        {
+            await RegisterReminderAsync(ExpiryReminder, TimeSpan.FromSeconds(State.SessionExpiryInterval));
+        }
+
+        await _commit.CommitAsync();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        await UnregisterReminderAsync(reminderName);
+        if (State.Connection is not null)
+        {
+            return;
+        }
+
+        if (reminderName == WillReminder && State.Will is { } will)
+        {
+            State.Will = null;
+            await PublishWillAsync(will);
+            await SaveAsync();
+        }
+        else if (reminderName == ExpiryReminder && State.Exists)
+        {
+            _logger.LogInformation("Session {ClientId} expired", ClientId);
+            await EndSessionAsync();
+        }
+    }
+
+    private async Task TakeOverAsync(ConnectionRef previous, bool cleanStart)
+    {
+        _logger.LogInformation("Session {ClientId} taken over from connection {ConnectionId} on gateway {GatewayId}", ClientId, previous.ConnectionId, previous.GatewayId);
+
+        // v3.1.1: no will on take-over. v5: the old connection's will goes out when it closes abnormally, unless the
+        // session continues within the will delay [MQTT-3.1.4-3, 3.1.3.2.2]. Whether it closed abnormally is known
+        // only when its gateway reports the end (it may have sent DISCONNECT just before).
+        if (State.Will is { } will)
+        {
+            State.Will = null;
+            if (State.ProtocolVersion == (byte)MqttProtocolVersion.V500 && (will.DelaySeconds == 0 || cleanStart))
+            {
+                _takenOverWill = (previous.ConnectionId, will);
+            }
+        }
+
+        try
+        {
+            await previous.Gateway.Close(previous.ConnectionId, (byte)ReasonCode.SessionTakenOver).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception ex)
+        {
+            // Its gateway is gone, and the connection with it: nobody will report its end.
+            _logger.LogWarning(ex, "Could not close the previous connection of {ClientId}", ClientId);
+            if (_takenOverWill is { } pending && pending.ConnectionId == previous.ConnectionId)
+            {
+                _takenOverWill = null;
+                await PublishWillAsync(pending.Will);
+            }
+        }
+    }
+
+    /// <summary>The session ends: its will goes out, its subscriptions leave the index, its state is deleted.</summary>
+    private async Task EndSessionAsync()
+    {
+        if (State.Will is { } will)
+        {
+            State.Will = null;
+            await PublishWillAsync(will);
+        }
+
+        await UnregisterRemindersAsync();
+        await DiscardSessionAsync();
+        DeactivateOnIdle();
+    }
+
+    private async Task DiscardSessionAsync()
+    {
+        if (State.Subscriptions.Count > 0)
+        {
+            await Task.WhenAll(State.Subscriptions.Keys.Select(RemoveFromIndexAsync));
+        }
+
+        if (State.DroppedMessages > 0)
+        {
+            _logger.LogInformation("Session {ClientId} ended having dropped {Dropped} messages", ClientId, State.DroppedMessages);
+        }
+
+        var connection = State.Connection;
+        _stored.State = new SessionState { Connection = connection };
+        if (_stored.RecordExists)
+        {
+            await _stored.ClearStateAsync();
+        }
+    }
+
+    private async Task PublishWillAsync(WillSpec will)
+    {
+        _logger.LogInformation("Publishing the will of {ClientId} to {Topic}", ClientId, will.Message.Topic);
+        try
+        {
+            await GrainFactory.GetGrain<ITopicGrain>(will.Message.Topic).Publish([will.Message]);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Could not publish the will of {ClientId}", ClientId);
+        }
+    }
+
+    private Task SaveAsync() => IsPersistent ? _commit.CommitAsync() : Task.CompletedTask;
+
+    private async Task RegisterReminderAsync(string name, TimeSpan dueTime)
+    {
+        var period = dueTime < _minimumReminderPeriod ? _minimumReminderPeriod : dueTime;
+        State.RemindersPending = true;
+        await this.RegisterOrUpdateReminder(name, dueTime, period);
+    }
+
+    /// <summary>Reminders are storage rows: look them up only when this session registered some.</summary>
+    private async Task UnregisterRemindersAsync()
+    {
+        if (State.RemindersPending)
+        {
+            await UnregisterReminderAsync(WillReminder);
+            await UnregisterReminderAsync(ExpiryReminder);
+            State.RemindersPending = false;
+        }
+    }
+
+    private async Task UnregisterReminderAsync(string name)
+    {
+        if (await this.GetReminder(name) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    public Task<SessionInfo> GetInfo() => Task.FromResult(new SessionInfo(
+        State.Exists,
+        State.Connection is not null,
+        State.Connection?.GatewayId,
+        [.. State.Subscriptions.Keys],
+        State.InFlight.Count,
+        State.Queue.Count,
+        State.DroppedMessages,
+        State.SessionExpiryInterval));
+
+    private bool IsCurrent(long connectionId) => State.Connection?.ConnectionId == connectionId;
+}

@@ -1,0 +1,8 @@
+using OrleansMqtt.Gateway;
+using OrleansMqtt.Silo;
+
+// One silo; with Mqtt:Tcp:Enabled (the default) it is also a gateway, so one command runs a whole broker.
+var builder = WebApplication.CreateBuilder(args);
+builder.UseOrleans(silo => silo.AddMqttSilo(builder.Configuration));
+builder.AddMqttGateway();
+builder.Build().Run();

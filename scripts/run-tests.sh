@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test, after installing what the tests need. Ends with one line: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-tools.sh
+
+results="$PWD/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+dotnet test Tests/Tests.csproj \
+  --logger "trx;LogFileName=tests.trx" \
+  --logger "console;verbosity=normal" \
+  --results-directory "$results" \
+  --blame-hang-timeout 5m || status=$?
+
+trx="$results/tests.trx"
+if [ -f "$trx" ]; then
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  total=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  executed=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  not_run=$(( ${total:-0} - ${executed:-0} ))
+  if [ "$not_run" -gt 0 ]; then
+    # A test that did not run (skipped, aborted) counts as a failure.
+    failed=$(( ${failed:-0} + not_run ))
+    status=1
+  fi
+  echo "${passed:-0} passed, ${failed:-0} failed"
+else
+  echo "0 passed, 1 failed"
+  status=1
+fi
+exit "$status"
