@@ -77,7 +77,7 @@ public static partial class MqttDecoder
             if (!IsAcceptableTopicName(willTopic))
             {
                 // The Will Topic is a topic name (3.1.3.3), so 4.7's rules apply: at least one character [MQTT-4.7.3-1],
-                // no wildcards [MQTT-4.7.1-1]. 5.0's CONNACK 0x90 is for exactly this ("The Will Topic Name is not malformed,
+                // no wildcards (3.1.1: [MQTT-4.7.1-1]; 5.0: 4.7.1). 5.0's CONNACK 0x90 is for exactly this ("The Will Topic Name is not malformed,
                 // but is not accepted by this Server").
                 throw new MqttProtocolException(ReasonCode.TopicNameInvalid, $"The Will Topic '{willTopic}' is not a valid topic name (4.7).");
             }
@@ -86,8 +86,8 @@ public static partial class MqttDecoder
             will = new WillMessage { Topic = willTopic, Payload = willPayload, Qos = willQos, Retain = willRetain, Properties = willProperties };
         }
 
-        string? userName = hasUserName ? reader.ReadMqttString() : null; // [MQTT-3.1.2-17]/[MQTT-3.1.2-18], [MQTT-3.1.3-11]
-        byte[]? password = hasPassword ? reader.ReadBinary() : null; // [MQTT-3.1.2-19]/[MQTT-3.1.2-20]
+        string? userName = hasUserName ? reader.ReadMqttString() : null; // Present exactly when flagged (3.1.2.8, 3.1.3.5).
+        byte[]? password = hasPassword ? reader.ReadBinary() : null; // Likewise (3.1.2.9, 3.1.3.6): Binary Data.
         reader.EnsureEnd("CONNECT");
 
         return new ConnectPacket

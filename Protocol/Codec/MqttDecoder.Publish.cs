@@ -128,7 +128,7 @@ public static partial class MqttDecoder
                     responseTopic = reader.ReadMqttString();
                     if (!IsAcceptableTopicName(responseTopic))
                     {
-                        // [MQTT-3.3.2-13], [MQTT-3.3.2-14] (will: 3.1.3.2.5): a topic name, no wildcards. The packet parsed,
+                        // [MQTT-3.3.2-13], [MQTT-3.3.2-14] (will: 3.1.3.2.6): a topic name, no wildcards. The packet parsed,
                         // the value is not allowed: Protocol Error (1.2). TopicNameInvalid is kept for the packet's own topic.
                         throw MqttErrors.ProtocolError($"The Response Topic '{responseTopic}' is not a valid topic name [MQTT-3.3.2-14].");
                     }

@@ -58,7 +58,7 @@ public static partial class MqttDecoder
 
         if (subscriptions.Count == 0)
         {
-            throw MqttErrors.ProtocolError("SUBSCRIBE must contain at least one topic filter [MQTT-3.8.3-3].");
+            throw MqttErrors.ProtocolError("SUBSCRIBE must contain at least one topic filter (5.0: [MQTT-3.8.3-2]; 3.1.1: [MQTT-3.8.3-3]).");
         }
 
         return new SubscribePacket

@@ -17,15 +17,23 @@ public static partial class MqttEncoder
     public static void WriteDisconnect(IBufferWriter<byte> output, DisconnectPacket packet, MqttProtocolVersion version)
     {
         ArgumentNullException.ThrowIfNull(packet);
-        if (!IsV5(version))
+        var counter = default(PropertySizeCounter);
+        VisitDisconnectProperties(ref counter, packet);
+        if (!IsV5(version) || (packet.ReasonCode == ReasonCode.NormalDisconnection && counter.Size == 0))
         {
             WriteEmpty(output, PacketType.Disconnect);
             return;
         }
 
-        var counter = default(PropertySizeCounter);
-        VisitDisconnectProperties(ref counter, packet);
-        WriteReasonAndProperties(output, PacketType.Disconnect, packet.ReasonCode, counter.Size, packet);
+        var writer = new PacketWriter(output, FirstByte(PacketType.Disconnect), ReasonAndPropertiesLength(counter.Size));
+        writer.WriteByte((byte)packet.ReasonCode);
+        if (counter.Size > 0)
+        {
+            writer.WriteVariableByteInteger(counter.Size);
+            VisitDisconnectProperties(ref writer, packet);
+        }
+
+        writer.Complete();
     }
 
     /// <summary>
@@ -37,7 +45,21 @@ public static partial class MqttEncoder
         ArgumentNullException.ThrowIfNull(packet);
         var counter = default(PropertySizeCounter);
         VisitAuthProperties(ref counter, packet);
-        WriteReasonAndProperties(output, PacketType.Auth, packet.ReasonCode, counter.Size, packet);
+        if (packet.ReasonCode == ReasonCode.Success && counter.Size == 0)
+        {
+            WriteEmpty(output, PacketType.Auth);
+            return;
+        }
+
+        var writer = new PacketWriter(output, FirstByte(PacketType.Auth), ReasonAndPropertiesLength(counter.Size));
+        writer.WriteByte((byte)packet.ReasonCode);
+        if (counter.Size > 0)
+        {
+            writer.WriteVariableByteInteger(counter.Size);
+            VisitAuthProperties(ref writer, packet);
+        }
+
+        writer.Complete();
     }
 
     private static void WriteEmpty(IBufferWriter<byte> output, PacketType type)
@@ -46,32 +68,9 @@ public static partial class MqttEncoder
         writer.Complete();
     }
 
-    /// <summary>The shared shape of v5 DISCONNECT and AUTH: an optional reason code and an optional property list.</summary>
-    private static void WriteReasonAndProperties(IBufferWriter<byte> output, PacketType type, ReasonCode code, int propertiesLength, object packet)
-    {
-        if (code == ReasonCode.Success && propertiesLength == 0)
-        {
-            WriteEmpty(output, type);
-            return;
-        }
-
-        var writer = new PacketWriter(output, FirstByte(type), 1 + (propertiesLength > 0 ? WireSize.Properties(propertiesLength) : 0));
-        writer.WriteByte((byte)code);
-        if (propertiesLength > 0)
-        {
-            writer.WriteVariableByteInteger(propertiesLength);
-            if (packet is DisconnectPacket disconnect)
-            {
-                VisitDisconnectProperties(ref writer, disconnect);
-            }
-            else
-            {
-                VisitAuthProperties(ref writer, (AuthPacket)packet);
-            }
-        }
-
-        writer.Complete();
-    }
+    /// <summary>A reason code, then the property list only if it is not empty.</summary>
+    private static int ReasonAndPropertiesLength(int propertiesLength) =>
+        1 + (propertiesLength > 0 ? WireSize.Properties(propertiesLength) : 0);
 
     /// <summary>DISCONNECT properties (3.14.2.2).</summary>
     private static void VisitDisconnectProperties<TSink>(ref TSink sink, DisconnectPacket packet)

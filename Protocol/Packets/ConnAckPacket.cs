@@ -3,7 +3,8 @@ namespace OrleansMqtt.Protocol;
 /// <summary>
 /// CONNACK (3.2). For v3 the encoder maps <see cref="ReasonCode"/> to a return code
 /// (0 accepted, 1 bad protocol version, 2 identifier rejected, 3 server unavailable, 4 bad user name or password,
-/// 5 not authorized) and drops the properties.
+/// 5 not authorized) and drops the properties. Other refusals map to the nearest: BadAuthenticationMethod to 4,
+/// Banned to 5, anything else to 3. Session Present is written only with Success ([MQTT-3.2.2-6]).
 /// </summary>
 public sealed class ConnAckPacket
 {

@@ -9,8 +9,9 @@ public static class Topic
     private const string SharePrefix = "$share/";
 
     /// <summary>
-    /// A topic name as PUBLISH may carry it: at least one character [MQTT-4.7.3-1], no wildcard characters [MQTT-4.7.1-1]
-    /// ([MQTT-3.3.2-2]), no U+0000 [MQTT-4.7.3-2], at most 65,535 bytes of well-formed UTF-8 [MQTT-4.7.3-3].
+    /// A topic name as PUBLISH may carry it: at least one character [MQTT-4.7.3-1], no wildcard characters
+    /// ([MQTT-3.3.2-2]; 3.1.1 also [MQTT-4.7.1-1]), no U+0000 [MQTT-4.7.3-2], at most 65,535 bytes of well-formed
+    /// UTF-8 [MQTT-4.7.3-3]. The PUBLISH decoder additionally refuses the code points 1.5.4 calls disallowed.
     /// </summary>
     public static bool IsValidName(string topic) =>
         !string.IsNullOrEmpty(topic) && topic.AsSpan().IndexOfAny('+', '#', '\0') < 0 && HasValidLength(topic);

@@ -103,6 +103,11 @@ public sealed class TopicFilterTree<TValue>
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(results);
+        if (topic.Length == 0)
+        {
+            return; // Not a topic name [MQTT-4.7.3-1]; Topic.Matches says no too.
+        }
+
         bool systemTopic = topic.Length > 0 && topic[0] == '$';
         MatchLevel(_root, topic, 0, skipWildcards: systemTopic, results);
     }

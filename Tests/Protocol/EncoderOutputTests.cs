@@ -128,7 +128,7 @@ public class EncoderOutputTests
         var publish = new PublishPacket { Topic = new string('a', 65_536) };
 
         Assert.Throws<ArgumentException>(() => Codec.Encode(publish, V3));
-        Assert.Equal(2 + 2 + 65_535 + 2, Codec.Encode(new PublishPacket { Topic = new string('a', 65_535) }, V3).Length - 1);
+        Assert.Equal(1 + 3 + 2 + 65_535, Codec.Encode(new PublishPacket { Topic = new string('a', 65_535) }, V3).Length);
     }
 
     [Fact]
