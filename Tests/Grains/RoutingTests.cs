@@ -1,0 +1,68 @@
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Tests.GrainsCluster;
+
+[Collection(ClusterCollection.Name)]
+public sealed class RoutingTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task A_session_whose_exact_and_wildcard_subscriptions_both_match_gets_one_copy_at_the_highest_qos_with_both_identifiers()
+    {
+        var root = Names.Unique("route");
+        var topic = $"{root}/kitchen";
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("sub-"), protocolVersion: 5);
+        await device.SubscribeAsync(topic, qos: 1, subscriptionIdentifier: 11);
+        await device.SubscribeAsync($"{root}/+", qos: 2, subscriptionIdentifier: 22);
+
+        Assert.Equal(2, await cluster.PublishAsync(topic, "hello", qos: 2));
+
+        var delivery = await device.ReceiveAsync("the message both subscriptions match");
+        Assert.Equal((topic, "hello", (byte)2, false), (delivery.Message.Topic, delivery.Text(), delivery.Qos, delivery.Retain));
+        Assert.NotEqual(0, delivery.PacketId);
+        Assert.Equal([11u, 22u], (delivery.SubscriptionIds ?? []).Order());
+        await device.ExpectNothingBeforeMarkerAsync("second copy of the message");
+    }
+
+    [Fact]
+    public async Task A_session_whose_filters_do_not_match_the_topic_gets_nothing()
+    {
+        var root = Names.Unique("route");
+        var topic = $"{root}/kitchen/temperature";
+        var bystander = await TestConnection.ConnectAsync(cluster, Names.Unique("bystander-"));
+        await bystander.SubscribeAsync($"{root}/+");
+        await bystander.SubscribeAsync($"{root}/garage/#");
+        await bystander.SubscribeAsync($"{root}/kitchen");
+        var listener = await TestConnection.ConnectAsync(cluster, Names.Unique("listener-"));
+        await listener.SubscribeAsync($"{root}/#");
+
+        Assert.Equal(1, await cluster.PublishAsync(topic, "21.5"));
+
+        Assert.Equal("21.5", (await listener.ReceiveAsync("the message on the matching subscription")).Text());
+        await bystander.ExpectNothingBeforeMarkerAsync($"message on {topic}");
+    }
+
+    [Fact]
+    public async Task Every_subscriber_gets_exactly_one_copy_wherever_its_session_lives()
+    {
+        var root = Names.Unique("fanout");
+        var leaf = Names.Unique("leaf");
+        var topic = $"{root}/{leaf}";
+        string[] filters = [topic, $"{root}/+", $"+/{leaf}", $"{root}/#"];
+        var subscribers = new List<TestConnection>();
+        for (var i = 0; i < 8; i++)
+        {
+            var subscriber = await TestConnection.ConnectAsync(cluster, Names.Unique($"fan{i}-"));
+            await subscriber.SubscribeAsync(filters[i % filters.Length]);
+            subscribers.Add(subscriber);
+        }
+
+        Assert.Equal(subscribers.Count, await cluster.PublishAsync(topic, "to all"));
+
+        foreach (var subscriber in subscribers)
+        {
+            var delivery = await subscriber.ReceiveAsync($"the message at {subscriber.ClientId}");
+            Assert.Equal((topic, "to all"), (delivery.Message.Topic, delivery.Text()));
+            await subscriber.ExpectNothingBeforeMarkerAsync("second copy of the message");
+        }
+    }
+}
