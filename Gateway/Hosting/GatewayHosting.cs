@@ -18,7 +18,7 @@ public static class GatewayHosting
         services.AddSingleton<GatewayObserver>();
         services.AddSingleton<GatewayEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
-        services.AddHostedService<GatewayShutdown>();
+        services.AddHostedService<GatewayLifetime>();
         builder.WebHost.ConfigureKestrel(ListenMqtt);
         return builder;
     }

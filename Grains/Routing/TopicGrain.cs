@@ -75,6 +75,12 @@ public sealed class TopicGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // A silo that shuts down takes its partitions' watcher lists with it; there is nobody to tell.
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown)
+        {
+            return;
+        }
+
         foreach (var partition in _cache.Keys)
         {
             try

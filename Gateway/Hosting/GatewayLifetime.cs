@@ -5,16 +5,22 @@ using OrleansMqtt.Protocol;
 namespace OrleansMqtt.Gateway;
 
 /// <summary>
-/// Closes every connection when the host stops, before Orleans does, so that each session hears of it and wills
+/// Says when the gateway is ready, and closes every connection when the host stops, before Orleans does, so that each session hears of it and wills
 /// are handled: v5 clients get DISCONNECT 0x8B (server shutting down).
 /// </summary>
-public sealed class GatewayShutdown(ConnectionRegistry registry, IOptions<GatewayOptions> options, ILogger<GatewayShutdown> logger) : IHostedLifecycleService
+public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint endpoint, IOptions<GatewayOptions> options, ILogger<GatewayLifetime> logger) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Every hosted service has started, the cluster connection included: clients can be served.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        var tcp = options.Value.Tcp;
+        logger.LogInformation("MQTT gateway {GatewayId} ready: {Listener}", endpoint.GatewayId, tcp.Enabled ? $"mqtt://{tcp.Address}:{tcp.Port}" : "no TCP listener (Mqtt:Tcp:Enabled is false)");
+        return Task.CompletedTask;
+    }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,38 @@
+namespace OrleansMqtt.Tests.Infrastructure;
+
+/// <summary>The built Silo or Gateway program run as a separate process, as an operator would run it.</summary>
+public static class BrokerProcess
+{
+    public static readonly TimeSpan StartupPatience = TimeSpan.FromSeconds(60);
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public static async Task<ExternalProcess> StartAsync(string program, IDictionary<string, string> environment)
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var dll = Path.Combine(RepositoryRoot, program, "bin", configuration, "net10.0", $"OrleansMqtt.{program}.dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built");
+        var env = new Dictionary<string, string>(environment)
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["Logging__Console__FormatterName"] = "simple",
+            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+        };
+        var process = ExternalProcess.Start("dotnet", [dll], env, workingDirectory: Path.GetDirectoryName(dll));
+        await process.WaitForLineAsync("ready", StartupPatience);
+        return process;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "OrleansMqtt.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("OrleansMqtt.sln not found above " + AppContext.BaseDirectory);
+    }
+}
