@@ -34,6 +34,9 @@ public sealed class PersistentSessionTests(BrokerFixture fixture)
 
         await publisher.PublishAsync($"offline/{clientId}/qos0", "dropped while offline", MqttQualityOfServiceLevel.AtMostOnce);
 
+        // PUBACK of a later message from the same client means the QoS 0 one before it has been routed.
+        await publisher.PublishAsync($"elsewhere/{clientId}", "sync", MqttQualityOfServiceLevel.AtLeastOnce);
+
         await using var back = await TestClient.ConnectAsync(_port, clientId, version, Persistent);
         Assert.True(back.ConnectResult.IsSessionPresent);
         for (var i = 0; i < 20; i++)
