@@ -42,11 +42,13 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>
     /// A message matched one of the session's subscriptions. Returns when a QoS 1/2 message is held by the session
-    /// (durably, for a persistent session). Interleaves, so that a topic grain delivering while this session awaits
-    /// that topic grain (during SUBSCRIBE) cannot deadlock.
+    /// (durably, for a persistent session); false when there is no session to take it. Interleaves, so that a topic
+    /// grain delivering while this session awaits that topic grain (during SUBSCRIBE) cannot deadlock.
+    /// <paramref name="sharedVia"/> names the shared subscription (<c>$share/{group}/{filter}</c>) that chose this
+    /// session, so the message can go to another member if this session ends holding it.
     /// </summary>
     [AlwaysInterleave, Alias("Deliver")]
-    Task Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds);
+    Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia);
 
     [ReadOnly, AlwaysInterleave, Alias("GetInfo")]
     Task<SessionInfo> GetInfo();

@@ -19,7 +19,14 @@ public interface ITopicGrain : IGrainWithStringKey
     Task<MqttMessage?> Subscribe(Subscriber subscriber);
 
     [Alias("Unsubscribe")]
-    Task<bool> Unsubscribe(string clientId);
+    Task<bool> Unsubscribe(string clientId, string? shareGroup);
+
+    /// <summary>
+    /// A message that a member of shared subscription <paramref name="sharedFilter"/> (<c>$share/{group}/{filter}</c>)
+    /// held when its session ended goes to another member instead of being lost.
+    /// </summary>
+    [Alias("RedeliverShared")]
+    Task RedeliverShared(string sharedFilter, MqttMessage message, string formerMember);
 
     [Alias("GetRetained")]
     Task<MqttMessage?> GetRetained();

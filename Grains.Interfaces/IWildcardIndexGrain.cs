@@ -11,7 +11,7 @@ public interface IWildcardIndexGrain : IGrainWithStringKey
     Task Subscribe(string filter, Subscriber subscriber);
 
     [Alias("Unsubscribe")]
-    Task<bool> Unsubscribe(string filter, string clientId);
+    Task<bool> Unsubscribe(string filter, string clientId, string? shareGroup);
 
     /// <summary>The subscriptions matching <paramref name="topic"/>; the topic grain is told when they change.</summary>
     [AlwaysInterleave, Alias("Match")]

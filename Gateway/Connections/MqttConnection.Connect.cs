@@ -67,7 +67,7 @@ public sealed partial class MqttConnection
             RetainAvailable = Version == MqttProtocolVersion.V500 ? true : null,
             WildcardSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? true : null,
             SubscriptionIdentifiersAvailable = Version == MqttProtocolVersion.V500 ? true : null,
-            SharedSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? false : null,
+            SharedSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? true : null,
         };
 
         // CONNACK goes first and the writer starts only after it, so deliveries that raced ahead wait in the queue.

@@ -15,6 +15,9 @@ public sealed class TopicGrain(
 {
     private readonly Dictionary<string, CachedMatches> _cache = [];
     private readonly Dictionary<string, long> _changedVersions = [];
+
+    // Round-robin position per shared subscription ($share/{group}/{filter}) that matches this topic.
+    private readonly Dictionary<string, int> _nextMember = [];
     private string[]? _partitions;
 
     private string TopicName => this.GetPrimaryKeyString();
@@ -48,14 +51,14 @@ public sealed class TopicGrain(
 
     public async Task<MqttMessage?> Subscribe(Subscriber subscriber)
     {
-        stored.State.Subscribers[subscriber.ClientId] = subscriber;
+        stored.State.Subscribers[subscriber.Key] = subscriber;
         await stored.WriteStateAsync();
         return stored.State.Retained;
     }
 
-    public async Task<bool> Unsubscribe(string clientId)
+    public async Task<bool> Unsubscribe(string clientId, string? shareGroup)
     {
-        if (!stored.State.Subscribers.Remove(clientId))
+        if (!stored.State.Subscribers.Remove(SubscriberKey.Of(clientId, shareGroup)))
         {
             return false;
         }
@@ -65,6 +68,25 @@ public sealed class TopicGrain(
     }
 
     public Task<MqttMessage?> GetRetained() => Task.FromResult(stored.State.Retained);
+
+    public async Task RedeliverShared(string sharedFilter, MqttMessage message, string formerMember)
+    {
+        Topic.IsShared(sharedFilter, out var group, out var filter);
+        var members = new List<Subscriber>();
+        if (filter == TopicName)
+        {
+            members.AddRange(stored.State.Subscribers.Values.Where(s => s.ShareGroup == group));
+        }
+        else
+        {
+            foreach (var partition in await GetWildcardMatchesAsync())
+            {
+                members.AddRange(partition.Where(m => m.Filter == filter && m.Subscriber.ShareGroup == group).Select(m => m.Subscriber));
+            }
+        }
+
+        await DeliverToOneMemberAsync(sharedFilter, members, message, formerMember);
+    }
 
     public Task WildcardMatchesChanged(string partition, long version)
     {
@@ -97,34 +119,88 @@ public sealed class TopicGrain(
     /// <summary>
     /// Each subscribing session gets one copy, at the highest QoS of its matching subscriptions, with every matching
     /// subscription identifier (3.3.4). No Local subscriptions skip the publisher's own session [MQTT-3.8.3-3].
+    /// Each shared subscription that matches gives the message to one of its members (4.8.2).
     /// </summary>
     private void Route(MqttMessage message, Dictionary<string, Subscriber> exact, WildcardMatch[][] wildcard, List<Task> deliveries)
     {
         Dictionary<string, Target>? targets = null;
+        Dictionary<string, List<Subscriber>>? shared = null;
         foreach (var subscriber in exact.Values)
         {
-            Add(ref targets, message, subscriber);
+            Collect(ref targets, ref shared, message, TopicName, subscriber);
         }
 
         foreach (var partition in wildcard)
         {
             foreach (var match in partition)
             {
-                Add(ref targets, message, match.Subscriber);
+                Collect(ref targets, ref shared, message, match.Filter, match.Subscriber);
             }
         }
 
-        if (targets is null)
+        if (targets is not null)
         {
+            foreach (var (clientId, target) in targets)
+            {
+                var qos = Math.Min(message.Qos, target.Qos);
+                var session = GrainFactory.GetGrain<ISessionGrain>(clientId);
+                deliveries.Add(session.Deliver(message, qos, target.Retain, target.SubscriptionIds?.ToArray(), null));
+            }
+        }
+
+        if (shared is not null)
+        {
+            foreach (var (sharedFilter, members) in shared)
+            {
+                deliveries.Add(DeliverToOneMemberAsync(sharedFilter, members, message, null));
+            }
+        }
+    }
+
+    private static void Collect(ref Dictionary<string, Target>? targets, ref Dictionary<string, List<Subscriber>>? shared, MqttMessage message, string filter, Subscriber subscriber)
+    {
+        if (subscriber.ShareGroup is { } group)
+        {
+            shared ??= new Dictionary<string, List<Subscriber>>(StringComparer.Ordinal);
+            var key = $"$share/{group}/{filter}";
+            if (!shared.TryGetValue(key, out var members))
+            {
+                shared[key] = members = [];
+            }
+
+            members.Add(subscriber);
             return;
         }
 
-        foreach (var (clientId, target) in targets)
+        Add(ref targets, message, subscriber);
+    }
+
+    /// <summary>
+    /// Round robin over the members; a member whose session is gone is passed over. A member that is offline with a
+    /// persistent session keeps the message queued for when it returns, as 4.8.2 allows.
+    /// </summary>
+    private async Task DeliverToOneMemberAsync(string sharedFilter, List<Subscriber> members, MqttMessage message, string? exclude)
+    {
+        var start = _nextMember.GetValueOrDefault(sharedFilter);
+        _nextMember[sharedFilter] = start + 1;
+        for (var i = 0; i < members.Count; i++)
         {
-            var qos = Math.Min(message.Qos, target.Qos);
-            var session = GrainFactory.GetGrain<ISessionGrain>(clientId);
-            deliveries.Add(session.Deliver(message, qos, target.Retain, target.SubscriptionIds?.ToArray()));
+            var member = members[(start + i) % members.Count];
+            if (member.ClientId == exclude)
+            {
+                continue;
+            }
+
+            var qos = Math.Min(message.Qos, member.MaximumQos);
+            var retain = message.Retain && member.RetainAsPublished;
+            uint[]? ids = member.SubscriptionIdentifier is { } id ? [id] : null;
+            if (await GrainFactory.GetGrain<ISessionGrain>(member.ClientId).Deliver(message, qos, retain, ids, sharedFilter))
+            {
+                return;
+            }
         }
+
+        logger.LogWarning("No member of {SharedSubscription} could take a message on {Topic}", sharedFilter, TopicName);
     }
 
     private static void Add(ref Dictionary<string, Target>? targets, MqttMessage message, Subscriber subscriber)

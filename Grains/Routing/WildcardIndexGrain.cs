@@ -5,7 +5,7 @@ namespace OrleansMqtt.Grains;
 [GenerateSerializer, Alias("mqtt.WildcardIndexState")]
 public sealed class WildcardIndexState
 {
-    /// <summary>Filter to subscribers by client id.</summary>
+    /// <summary>Filter to subscribers by <see cref="Subscriber.Key"/>.</summary>
     [Id(0)] public Dictionary<string, Dictionary<string, Subscriber>> Filters { get; set; } = [];
 }
 
@@ -46,20 +46,20 @@ public sealed class WildcardIndexGrain(
             stored.State.Filters[filter] = subscribers;
         }
 
-        if (subscribers.Remove(subscriber.ClientId, out var previous))
+        if (subscribers.Remove(subscriber.Key, out var previous))
         {
             _tree.Remove(filter, previous);
         }
 
-        subscribers[subscriber.ClientId] = subscriber;
+        subscribers[subscriber.Key] = subscriber;
         _tree.Add(filter, subscriber);
         await stored.WriteStateAsync();
         await NotifyAsync(filter);
     }
 
-    public async Task<bool> Unsubscribe(string filter, string clientId)
+    public async Task<bool> Unsubscribe(string filter, string clientId, string? shareGroup)
     {
-        if (!stored.State.Filters.TryGetValue(filter, out var subscribers) || !subscribers.Remove(clientId, out var previous))
+        if (!stored.State.Filters.TryGetValue(filter, out var subscribers) || !subscribers.Remove(SubscriberKey.Of(clientId, shareGroup), out var previous))
         {
             return false;
         }

@@ -4,30 +4,36 @@ namespace OrleansMqtt.Grains;
 
 public sealed partial class SessionGrain
 {
-    public Task Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds)
+    public async Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia)
     {
         if (!State.Exists)
         {
             // The session ended while this message was on its way.
-            return Task.CompletedTask;
+            return false;
         }
 
-        var queued = new QueuedMessage(message, qos, retain, subscriptionIds);
+        var queued = new QueuedMessage(message, qos, retain, subscriptionIds, sharedVia);
         if (State.Connection is { } connection)
         {
             if (qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
             {
                 _batcher.Send(connection, Start(queued, connection));
-                return qos == 0 ? Task.CompletedTask : SaveAsync();
+                if (qos > 0)
+                {
+                    await SaveAsync();
+                }
+
+                return true;
             }
         }
         else if (qos == 0 && !_options.QueueQos0WhileOffline)
         {
-            return Task.CompletedTask;
+            return true;
         }
 
         Enqueue(queued);
-        return SaveAsync();
+        await SaveAsync();
+        return true;
     }
 
     public async Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks)

@@ -17,28 +17,23 @@ public sealed partial class SessionGrain
         for (var i = 0; i < subscriptions.Length; i++)
         {
             var request = subscriptions[i];
-            if (Topic.IsShared(request.Filter, out _, out _))
-            {
-                codes[i] = (byte)ReasonCode.SharedSubscriptionsNotSupported;
-                continue;
-            }
-
             if (!Topic.IsValidFilter(request.Filter))
             {
                 codes[i] = (byte)ReasonCode.TopicFilterInvalid;
                 continue;
             }
 
+            var shared = Topic.IsShared(request.Filter, out var group, out var filter);
             var qos = Math.Min(request.MaximumQos, (byte)QualityOfService.ExactlyOnce);
             var isNew = !State.Subscriptions.ContainsKey(request.Filter);
-            var subscriber = new Subscriber(ClientId, qos, request.NoLocal, request.RetainAsPublished, subscriptionIdentifier);
+            var subscriber = new Subscriber(ClientId, qos, request.NoLocal, request.RetainAsPublished, subscriptionIdentifier, shared ? group : null);
             State.Subscriptions[request.Filter] = new StoredSubscription(qos, request.NoLocal, request.RetainAsPublished, request.RetainHandling, subscriptionIdentifier);
 
             // Retained messages go out on every SUBSCRIBE, replaced ones included [MQTT-3.8.4-3], unless the
-            // v5 Retain Handling option says otherwise (3.8.3.1).
-            var wantsRetained = request.RetainHandling == (byte)RetainHandling.SendAtSubscribe
-                || (request.RetainHandling == (byte)RetainHandling.SendAtSubscribeIfNew && isNew);
-            var matches = await AddToIndexAsync(request.Filter, subscriber, wantsRetained);
+            // v5 Retain Handling option says otherwise (3.8.3.1), and never for a shared subscription (4.8.2).
+            var wantsRetained = !shared && (request.RetainHandling == (byte)RetainHandling.SendAtSubscribe
+                || (request.RetainHandling == (byte)RetainHandling.SendAtSubscribeIfNew && isNew));
+            var matches = await AddToIndexAsync(filter, subscriber, wantsRetained);
             codes[i] = qos;
             foreach (var message in matches)
             {
@@ -90,9 +85,14 @@ public sealed partial class SessionGrain
         return wantsRetained ? await FindRetainedAsync(filter) : [];
     }
 
-    private Task RemoveFromIndexAsync(string filter) => Topic.HasWildcard(filter)
-        ? GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Unsubscribe(filter, ClientId)
-        : GrainFactory.GetGrain<ITopicGrain>(filter).Unsubscribe(ClientId);
+    /// <summary>Takes a subscription, as the session names it (<c>$share/...</c> included), out of the index.</summary>
+    private Task RemoveFromIndexAsync(string subscription)
+    {
+        var group = Topic.IsShared(subscription, out var g, out var filter) ? g : null;
+        return Topic.HasWildcard(filter)
+            ? GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Unsubscribe(filter, ClientId, group)
+            : GrainFactory.GetGrain<ITopicGrain>(filter).Unsubscribe(ClientId, group);
+    }
 
     /// <summary>
     /// Asks only the retained-index partition of the filter's first level; a filter that starts with a wildcard asks

@@ -238,6 +238,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             await Task.WhenAll(State.Subscriptions.Keys.Select(RemoveFromIndexAsync));
         }
 
+        await HandOverSharedMessagesAsync();
+
         if (State.DroppedMessages > 0)
         {
             _logger.LogInformation("Session {ClientId} ended having dropped {Dropped} messages", ClientId, State.DroppedMessages);
@@ -248,6 +250,26 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (_stored.RecordExists)
         {
             await _stored.ClearStateAsync();
+        }
+    }
+
+    /// <summary>
+    /// Messages a shared subscription chose this session for, and that its client has not received, go to another
+    /// member of the group rather than being lost with the session (4.8.2).
+    /// </summary>
+    private async Task HandOverSharedMessagesAsync()
+    {
+        var held = State.InFlight.Where(m => !m.Released).Select(m => m.Message).Concat(State.Queue).Where(m => m.SharedVia is not null).ToList();
+        foreach (var message in held)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ITopicGrain>(message.Message.Topic).RedeliverShared(message.SharedVia!, message.Message, ClientId);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "Could not hand a message on {Topic} from {ClientId} to another member of {Group}", message.Message.Topic, ClientId, message.SharedVia);
+            }
         }
     }
 

@@ -53,4 +53,5 @@ public sealed record QueuedMessage(
     [property: Id(0)] MqttMessage Message,
     [property: Id(1)] byte Qos,
     [property: Id(2)] bool Retain,
-    [property: Id(3)] uint[]? SubscriptionIds);
+    [property: Id(3)] uint[]? SubscriptionIds,
+    [property: Id(4)] string? SharedVia = null);
