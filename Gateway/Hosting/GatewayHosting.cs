@@ -19,6 +19,7 @@ public static class GatewayHosting
         services.AddSingleton<GatewayEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayLifetime>();
+        services.AddMqttHealthEndpoints();
         builder.WebHost.ConfigureKestrel(ListenMqtt);
         return builder;
     }
@@ -41,6 +42,11 @@ public static class GatewayHosting
         if (options.Tcp.Enabled)
         {
             kestrel.Listen(IPAddress.Parse(options.Tcp.Address), options.Tcp.Port, listen => listen.UseConnectionHandler<MqttConnectionHandler>());
+        }
+
+        if (options.Http.Enabled)
+        {
+            kestrel.Listen(IPAddress.Parse(options.Http.Address), options.Http.Port);
         }
     }
 }

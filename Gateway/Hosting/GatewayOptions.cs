@@ -10,6 +10,9 @@ public sealed class GatewayOptions : IValidatableObject
 
     public TcpListenerOptions Tcp { get; set; } = new();
 
+    /// <summary>The HTTP listener: health endpoints for container probes (<c>/healthz</c>, <c>/readyz</c>).</summary>
+    public HttpListenerOptions Http { get; set; } = new();
+
     /// <summary>Largest packet accepted from a client, in bytes; announced to v5 clients as Maximum Packet Size.</summary>
     [Range(64, 268_435_460)]
     public int MaxPacketSize { get; set; } = 1024 * 1024;
@@ -31,6 +34,26 @@ public sealed class GatewayOptions : IValidatableObject
     /// <summary>How long shutdown waits for connections to close and their sessions to hear of it.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Topic aliases a v5 client may set towards the broker; announced as Topic Alias Maximum (0 turns them off).</summary>
+    [Range(0, 65535)]
+    public int TopicAliasMaximum { get; set; } = 100;
+
+    /// <summary>The longest session expiry granted, in seconds; a longer request is cut and CONNACK says so (v5).</summary>
+    public uint MaximumSessionExpiryInterval { get; set; } = uint.MaxValue;
+
+    /// <summary>When set, v5 clients keep alive at most this often, whatever they ask (CONNACK Server Keep Alive).</summary>
+    [Range(0, 65535)]
+    public int? ServerKeepAlive { get; set; }
+
+    /// <summary>
+    /// When set, a v5 client that asks for Response Information gets this prefix followed by its client id, a topic
+    /// tree it may use for responses (CONNACK Response Information).
+    /// </summary>
+    public string? ResponseInformationPrefix { get; set; }
+
+    /// <summary>Answer every CONNECT with "use another server" (for draining a gateway).</summary>
+    public RedirectOptions Redirect { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Tcp.Enabled && !IPAddress.TryParse(Tcp.Address, out _))
@@ -41,6 +64,16 @@ public sealed class GatewayOptions : IValidatableObject
         if (Tcp.Port is < 0 or > 65535)
         {
             yield return new ValidationResult($"Mqtt:Tcp:Port {Tcp.Port} is not a port number.", [nameof(Tcp)]);
+        }
+
+        if (Http.Enabled && !IPAddress.TryParse(Http.Address, out _))
+        {
+            yield return new ValidationResult($"Mqtt:Http:Address '{Http.Address}' is not an IP address.", [nameof(Http)]);
+        }
+
+        if (Http.Port is < 0 or > 65535)
+        {
+            yield return new ValidationResult($"Mqtt:Http:Port {Http.Port} is not a port number.", [nameof(Http)]);
         }
 
         if (ConnectTimeout <= TimeSpan.Zero)
@@ -55,6 +88,17 @@ public sealed class GatewayOptions : IValidatableObject
     }
 }
 
+/// <summary>
+/// While <see cref="ServerReference"/> is set, every CONNECT is refused with v5 reason 0x9C (Use Another Server) or,
+/// when <see cref="Permanent"/>, 0x9D (Server Moved), with the reference; v3 clients get return code 3.
+/// </summary>
+public sealed class RedirectOptions
+{
+    public string? ServerReference { get; set; }
+
+    public bool Permanent { get; set; }
+}
+
 public sealed class TcpListenerOptions
 {
     public bool Enabled { get; set; } = true;
@@ -62,4 +106,17 @@ public sealed class TcpListenerOptions
 
     /// <summary>0 picks a free port (tests read it back from the log or the listener).</summary>
     public int Port { get; set; } = 1883;
+}
+
+/// <summary>
+/// Off by default: tests run many brokers on one machine, and a fixed default port would clash. Container
+/// deployments turn it on (infra/ sets <c>Mqtt__Http__Enabled=true</c> on 0.0.0.0).
+/// </summary>
+public sealed class HttpListenerOptions
+{
+    public bool Enabled { get; set; }
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>0 picks a free port.</summary>
+    public int Port { get; set; } = 8080;
 }
