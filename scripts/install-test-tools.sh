@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests use besides the .NET SDK, when it is missing:
-# mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests.
+# mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests, and Azurite
+# (npm) for the storage and fault tests.
 set -euo pipefail
 
 need_apt=()
@@ -13,4 +14,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Azurite (the local Azure Storage) for the storage and fault tests, into the git-ignored .tools/azurite.
+# Tests start it themselves (node .tools/azurite/node_modules/azurite/dist/src/azurite.js) on free ports.
+azurite_version=3.37.0
+azurite_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/azurite"
+if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json"; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is needed to install Azurite (Debian package npm)" >&2; exit 1; }
+  echo "Installing azurite@$azurite_version into $azurite_dir"
+  mkdir -p "$azurite_dir"
+  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
 fi
