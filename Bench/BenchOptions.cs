@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Net;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Bench;
+
+/// <summary>Command-line settings: <c>--name value</c> pairs after the scenario name; every one has a default.</summary>
+public sealed class BenchOptions
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+    public BenchOptions(IEnumerable<string> args)
+    {
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var key = e.Current;
+            if (!key.StartsWith("--", StringComparison.Ordinal) || !e.MoveNext())
+            {
+                throw new ArgumentException($"Expected '--name value', got '{key}'.");
+            }
+
+            _values[key[2..]] = e.Current;
+        }
+
+        var host = IPAddress.Parse(String("host", "127.0.0.1"));
+        if (!IPAddress.IsLoopback(host))
+        {
+            // The load generator only ever targets a broker on this machine.
+            throw new ArgumentException($"--host {host} is not a loopback address.");
+        }
+
+        Server = new IPEndPoint(host, Int("port", 1883));
+        Broker = String("broker", $"{host}:{Server.Port}");
+        Version = Int("mqtt", 4) switch
+        {
+            4 => MqttProtocolVersion.V311,
+            5 => MqttProtocolVersion.V500,
+            var v => throw new ArgumentException($"--mqtt {v}: 4 (3.1.1) or 5"),
+        };
+        Pids = String("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        MaxSeconds = Double("max-seconds", 30);
+        RunId = String("run", Guid.NewGuid().ToString("N")[..8]);
+    }
+
+    public IPEndPoint Server { get; }
+
+    /// <summary>A label for the broker in the output (e.g. mosquitto, embedded, silo+gateway).</summary>
+    public string Broker { get; }
+
+    public MqttProtocolVersion Version { get; }
+
+    /// <summary>Processes of the broker whose CPU time (and memory, for idle) is measured.</summary>
+    public int[] Pids { get; }
+
+    /// <summary>Hard bound on a scenario's sending phase; draining adds at most a few seconds.</summary>
+    public double MaxSeconds { get; }
+
+    /// <summary>Makes topics and client ids unique to this run.</summary>
+    public string RunId { get; }
+
+    public string String(string name, string fallback)
+    {
+        _used.Add(name);
+        return _values.TryGetValue(name, out var value) ? value : fallback;
+    }
+
+    public int Int(string name, int fallback) => int.Parse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    public double Double(string name, double fallback) => double.Parse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    public bool Bool(string name, bool fallback) => bool.Parse(String(name, fallback ? "true" : "false"));
+
+    public QualityOfService Qos(string name = "qos", int fallback = 0) => Int(name, fallback) switch
+    {
+        >= 0 and <= 2 and var q => (QualityOfService)q,
+        var q => throw new ArgumentException($"--{name} {q}: 0, 1 or 2"),
+    };
+
+    /// <summary>Settings given but never read: a typo should not silently run the defaults.</summary>
+    public IEnumerable<string> Unused => _values.Keys.Where(k => !_used.Contains(k));
+}

@@ -1,0 +1,43 @@
+using OrleansMqtt.Bench;
+using OrleansMqtt.Bench.Scenarios;
+
+// OrleansMqtt.Bench <scenario> [--name value]...: drives an MQTT broker at --host/--port (loopback only) and prints
+// one JSON line with the scenario's figures. See docs/benchmarks.md for the scenarios and their settings.
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.Error.WriteLine("""
+        usage: OrleansMqtt.Bench <scenario> [--name value]...
+          scenarios: fanin | fanout | pairs | persistent | latency | storm | idle
+          common:    --host 127.0.0.1 --port 1883 --broker <label> --mqtt 4|5 --pids <pid,pid> --max-seconds 30
+          fanin:     --publishers 8 --qos 0 --messages <per publisher> --payload 64 --window 1000 --inflight 100
+          fanout:    --subscribers 50 --qos 0 --messages 4000
+          pairs:     --pairs 50 --qos 0 --messages 4000
+          persistent: fan-in with clean session 0 everywhere; --qos 1 by default
+          latency:   --rate 1000 --seconds 10 --qos 0
+          storm:     --connections 5000 --concurrency 64 --sources 4
+          idle:      --connections 10000 --sources <n> --settle-seconds 5 --pids <broker pids>
+        """);
+    return 2;
+}
+
+var options = new BenchOptions(args.Skip(1));
+var report = args[0] switch
+{
+    "fanin" => await ThroughputScenario.RunAsync("fanin", ThroughputScenario.Topology.FanIn, persistent: false, options),
+    "fanout" => await ThroughputScenario.RunAsync("fanout", ThroughputScenario.Topology.FanOut, persistent: false, options),
+    "pairs" => await ThroughputScenario.RunAsync("pairs", ThroughputScenario.Topology.Pairs, persistent: false, options),
+    "persistent" => await ThroughputScenario.RunAsync("persistent", ThroughputScenario.Topology.FanIn, persistent: true, options),
+    "latency" => await LatencyScenario.RunAsync(options),
+    "storm" => await ConnectionScenarios.StormAsync(options),
+    "idle" => await ConnectionScenarios.IdleAsync(options),
+    var other => throw new ArgumentException($"Unknown scenario '{other}'."),
+};
+
+if (options.Unused.Any())
+{
+    Console.Error.WriteLine($"Unknown settings: {string.Join(", ", options.Unused)}");
+    return 2;
+}
+
+Console.WriteLine(report.ToJson());
+return 0;
