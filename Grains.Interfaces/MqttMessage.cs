@@ -11,10 +11,14 @@ public sealed record MqttMessage(
     [property: Id(2)] byte Qos,
     [property: Id(3)] bool Retain,
     [property: Id(4)] MessageProperties? Properties = null,
-    [property: Id(5)] string? PublisherId = null)
+    [property: Id(5)] string? PublisherId = null,
+    [property: Id(6)] DateTime? ExpiresAtUtc = null)
 {
     /// <summary>Empty payload on a retained publish clears the retained message [MQTT-3.3.1-10].</summary>
     public bool ClearsRetained => Retain && Payload.IsEmpty;
+
+    /// <summary>Past its Message Expiry Interval: it must not be delivered any more (3.3.2.3.3).</summary>
+    public bool IsExpired(DateTime nowUtc) => ExpiresAtUtc is { } expires && expires <= nowUtc;
 }
 
 /// <summary>The v5 properties that are forwarded with a message (3.3.2.3), untouched and in order.</summary>

@@ -23,6 +23,14 @@ public sealed partial class MqttConnection
         }
 
         Version = connect.ProtocolVersion;
+        if (_options.Redirect.ServerReference is { Length: > 0 } reference)
+        {
+            // Draining this gateway: v5 clients are told where to go (4.11); v3 clients only that we are unavailable.
+            var reason = _options.Redirect.Permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
+            await RejectAsync(Version, Version == MqttProtocolVersion.V500 ? reason : ReasonCode.ServerUnavailable, "redirected to " + reference, reference);
+            return;
+        }
+
         var clientId = connect.ClientId;
         string? assigned = null;
         if (clientId.Length == 0)
@@ -38,7 +46,10 @@ public sealed partial class MqttConnection
         }
 
         ClientId = clientId;
-        _sessionExpiry = Version == MqttProtocolVersion.V500 ? connect.SessionExpiryInterval : connect.CleanStart ? 0 : SessionExpiry.Never;
+        var requestedExpiry = Version == MqttProtocolVersion.V500 ? connect.SessionExpiryInterval : connect.CleanStart ? 0 : SessionExpiry.Never;
+        _sessionExpiry = Math.Min(requestedExpiry, _options.MaximumSessionExpiryInterval);
+        _clientTopicAliasMaximum = Version == MqttProtocolVersion.V500 ? connect.TopicAliasMaximum : (ushort)0;
+        _requestProblemInformation = connect.RequestProblemInformation;
         _clientMaximumPacketSize = connect.MaximumPacketSize;
         WillSpec? will = connect.Will is { } w ? new WillSpec(MessageMapping.ToMessage(w, clientId), w.Properties?.WillDelayInterval ?? 0) : null;
         _session = _grains.GetGrain<ISessionGrain>(clientId);
@@ -57,18 +68,29 @@ public sealed partial class MqttConnection
         }
 
         KeepAliveSeconds = connect.KeepAliveSeconds;
-        var connAck = new ConnAckPacket
+        var connAck = new ConnAckPacket { SessionPresent = result.SessionPresent, ReasonCode = ReasonCode.Success };
+        if (Version == MqttProtocolVersion.V500)
         {
-            SessionPresent = result.SessionPresent,
-            ReasonCode = ReasonCode.Success,
-            AssignedClientIdentifier = assigned,
-            ReceiveMaximum = Version == MqttProtocolVersion.V500 ? (ushort)_options.ReceiveMaximum : null,
-            MaximumPacketSize = Version == MqttProtocolVersion.V500 ? (uint)_options.MaxPacketSize : null,
-            RetainAvailable = Version == MqttProtocolVersion.V500 ? true : null,
-            WildcardSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? true : null,
-            SubscriptionIdentifiersAvailable = Version == MqttProtocolVersion.V500 ? true : null,
-            SharedSubscriptionAvailable = Version == MqttProtocolVersion.V500 ? true : null,
-        };
+            // The server keep alive replaces the client's when set [MQTT-3.2.2-21].
+            ushort? serverKeepAlive = _options.ServerKeepAlive is { } limit && (connect.KeepAliveSeconds == 0 || connect.KeepAliveSeconds > limit) ? (ushort)limit : null;
+            KeepAliveSeconds = serverKeepAlive ?? connect.KeepAliveSeconds;
+            connAck = new ConnAckPacket
+            {
+                SessionPresent = result.SessionPresent,
+                ReasonCode = ReasonCode.Success,
+                AssignedClientIdentifier = assigned,
+                SessionExpiryInterval = _sessionExpiry != requestedExpiry ? _sessionExpiry : null,
+                ServerKeepAlive = serverKeepAlive,
+                ReceiveMaximum = (ushort)_options.ReceiveMaximum,
+                MaximumPacketSize = (uint)_options.MaxPacketSize,
+                TopicAliasMaximum = (ushort)_options.TopicAliasMaximum,
+                RetainAvailable = true,
+                WildcardSubscriptionAvailable = true,
+                SubscriptionIdentifiersAvailable = true,
+                SharedSubscriptionAvailable = true,
+                ResponseInformation = connect.RequestResponseInformation && _options.ResponseInformationPrefix is { } prefix ? prefix + clientId : null,
+            };
+        }
 
         // CONNACK goes first and the writer starts only after it, so deliveries that raced ahead wait in the queue.
         var output = _context.Transport.Output;
@@ -89,11 +111,14 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>CONNACK with a failure code, then close [MQTT-3.2.2-5]; session present is 0 [MQTT-3.2.2-4].</summary>
-    private async Task RejectAsync(MqttProtocolVersion version, ReasonCode reason, string why)
+    private async Task RejectAsync(MqttProtocolVersion version, ReasonCode reason, string why, string? serverReference = null)
     {
         _logger.LogInformation("Refused CONNECT on connection {ConnectionId} from {Remote}: {Reason}", Id, _context.RemoteEndPoint, why);
         var output = _context.Transport.Output;
-        MqttEncoder.WriteConnAck(output, new ConnAckPacket { ReasonCode = reason }, version);
+        var connAck = version == MqttProtocolVersion.V500
+            ? new ConnAckPacket { ReasonCode = reason, ReasonString = why, ServerReference = serverReference }
+            : new ConnAckPacket { ReasonCode = reason };
+        MqttEncoder.WriteConnAck(output, connAck, version);
         await output.FlushAsync();
         _disconnectReceived = true;
         _endReason = why;

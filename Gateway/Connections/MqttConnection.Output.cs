@@ -5,6 +5,9 @@ namespace OrleansMqtt.Gateway;
 
 public sealed partial class MqttConnection
 {
+    private ushort _clientTopicAliasMaximum;
+    private Dictionary<string, ushort>? _outboundAliases;
+
     /// <summary>
     /// The only writer after CONNACK: drains the queue into the pipe and flushes when the queue is empty, so that
     /// under load many packets go out in one write.
@@ -79,7 +82,21 @@ public sealed partial class MqttConnection
             return;
         }
 
-        var packet = MessageMapping.ToPacket(delivery, Version);
+        var now = DateTime.UtcNow;
+        if (!delivery.Dup && delivery.Message.IsExpired(now))
+        {
+            // Past its Message Expiry Interval before delivery started: not delivered (3.3.2.3.3), and not left
+            // holding the in-flight window. A resend (DUP) of a delivery already started goes on.
+            if (delivery.Qos > 0)
+            {
+                AddDroppedAck(delivery);
+            }
+
+            return;
+        }
+
+        var (alias, aliasKnown) = OutboundAlias(delivery.Message.Topic);
+        var packet = MessageMapping.ToPacket(delivery, Version, now, alias, aliasKnown);
         if (_clientMaximumPacketSize is { } max && MqttEncoder.GetPublishSize(packet, Version) > max)
         {
             // Never send a client more than it allows; the message is dropped for this client [MQTT-3.1.2-25].
@@ -94,6 +111,33 @@ public sealed partial class MqttConnection
         }
 
         MqttEncoder.WritePublish(output, packet, Version);
+    }
+
+    /// <summary>
+    /// Aliases for the first topics sent to a v5 client, up to the Topic Alias Maximum it announced: the topic goes
+    /// once with its alias, then the alias alone. Only the writer calls this, so it needs no lock.
+    /// </summary>
+    private (ushort Alias, bool Known) OutboundAlias(string topic)
+    {
+        if (_clientTopicAliasMaximum == 0)
+        {
+            return (0, false);
+        }
+
+        _outboundAliases ??= new Dictionary<string, ushort>(StringComparer.Ordinal);
+        if (_outboundAliases.TryGetValue(topic, out var alias))
+        {
+            return (alias, true);
+        }
+
+        if (_outboundAliases.Count < _clientTopicAliasMaximum)
+        {
+            alias = (ushort)(_outboundAliases.Count + 1);
+            _outboundAliases[topic] = alias;
+            return (alias, false);
+        }
+
+        return (0, false);
     }
 
     private void AddDroppedAck(Grains.Delivery delivery)

@@ -16,13 +16,21 @@ public sealed partial class MqttConnection
 
     private ValueTask HandlePublishAsync(PublishPacket packet)
     {
-        if (packet.TopicAliasPresent())
+        var topic = ResolveTopicAlias(packet);
+        if (Version == MqttProtocolVersion.V500 && packet.Qos != QualityOfService.AtMostOnce
+            && _pendingPubAcks.Count + _awaitingRelease.Count >= _options.ReceiveMaximum && !_awaitingRelease.Contains(packet.PacketId))
         {
-            // We announce Topic Alias Maximum 0, so any alias is out of range [MQTT-3.3.2-9].
-            throw new MqttProtocolException(ReasonCode.TopicAliasInvalid, "topic alias not allowed");
+            // More unacknowledged QoS 1/2 messages than the Receive Maximum we announced [MQTT-3.3.4-8].
+            throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 1 and 2 messages in flight than Receive Maximum");
         }
 
-        var message = MessageMapping.ToMessage(packet, packet.Topic, ClientId!);
+        if (packet.Properties?.PayloadFormatIndicator == 1 && !IsUtf8(packet))
+        {
+            // The payload says it is UTF-8 and is not (3.3.2.3.2): refused, and nobody else receives it.
+            return new ValueTask(RefuseInvalidPayloadAsync(packet.Qos, packet.PacketId, topic));
+        }
+
+        var message = MessageMapping.ToMessage(packet, topic, ClientId!);
         if (packet.Qos == QualityOfService.ExactlyOnce)
         {
             return new ValueTask(PublishExactlyOnceAsync(packet.PacketId, message));
@@ -38,6 +46,57 @@ public sealed partial class MqttConnection
     }
 
     private readonly List<(ushort PacketId, int Index)> _pendingPubAcks = [];
+
+    // Topic aliases this client set, by alias (index 0 unused).
+    private string?[]? _inboundAliases;
+
+    /// <summary>v5 topic aliases from the client [MQTT-3.3.2-8 to 3.3.2-12].</summary>
+    private string ResolveTopicAlias(in PublishPacket packet)
+    {
+        if (packet.Properties?.TopicAlias is not { } alias)
+        {
+            return packet.Topic;
+        }
+
+        if (alias > _options.TopicAliasMaximum)
+        {
+            throw new MqttProtocolException(ReasonCode.TopicAliasInvalid, $"topic alias {alias} is above the maximum {_options.TopicAliasMaximum}");
+        }
+
+        _inboundAliases ??= new string?[_options.TopicAliasMaximum + 1];
+        if (packet.Topic.Length > 0)
+        {
+            _inboundAliases[alias] = packet.Topic;
+            return packet.Topic;
+        }
+
+        return _inboundAliases[alias] ?? throw new MqttProtocolException(ReasonCode.ProtocolError, $"topic alias {alias} was never set");
+    }
+
+    private static bool IsUtf8(in PublishPacket packet)
+    {
+        var payload = packet.Payload;
+        if (payload.IsSingleSegment)
+        {
+            return System.Text.Unicode.Utf8.IsValid(payload.FirstSpan);
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(System.Buffers.BuffersExtensions.ToArray(payload));
+    }
+
+    private async Task RefuseInvalidPayloadAsync(QualityOfService qos, ushort packetId, string topic)
+    {
+        _logger.LogInformation("Refused a message from {ClientId} on {Topic}: Payload Format Indicator says UTF-8 and it is not", ClientId, topic);
+        if (qos == QualityOfService.AtMostOnce)
+        {
+            throw new MqttProtocolException(ReasonCode.PayloadFormatInvalid, "payload is not UTF-8 although its Payload Format Indicator says so");
+        }
+
+        // Acknowledgements keep the order of the PUBLISH packets: what came before is answered first.
+        await FlushBatchAsync();
+        var type = qos == QualityOfService.AtLeastOnce ? PacketType.PubAck : PacketType.PubRec;
+        Enqueue(Outbound.ForAck(new PacketIdAck(type, packetId, ReasonCode.PayloadFormatInvalid)));
+    }
 
     /// <summary>
     /// Routes the batch: one call per topic grain, in order per topic, then PUBACKs in the order the PUBLISH
@@ -114,7 +173,7 @@ public sealed partial class MqttConnection
     private async Task PublishExactlyOnceAsync(ushort packetId, MqttMessage message)
     {
         await FlushBatchAsync();
-        if (!_awaitingRelease.Contains(packetId) && _awaitingRelease.Count >= _options.ReceiveMaximum)
+        if (Version == MqttProtocolVersion.V500 && !_awaitingRelease.Contains(packetId) && _awaitingRelease.Count >= _options.ReceiveMaximum)
         {
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages in flight than Receive Maximum");
         }
@@ -164,9 +223,4 @@ public sealed partial class MqttConnection
             Send(delivery);
         }
     }
-}
-
-internal static class PublishPacketExtensions
-{
-    public static bool TopicAliasPresent(this in PublishPacket packet) => packet.Properties?.TopicAlias is not null;
 }

@@ -30,6 +30,7 @@ public sealed partial class MqttConnection
     private ISessionGrain? _session;
     private bool _connected;
     private bool _disconnectReceived;
+    private bool _requestProblemInformation = true;
     private DisconnectKind _disconnectKind = DisconnectKind.Abnormal;
     private uint? _disconnectExpiry;
     private string _endReason = "connection closed by the client";
@@ -97,7 +98,9 @@ public sealed partial class MqttConnection
         _endReason = why;
         if (_connected && Version == MqttProtocolVersion.V500 && !_disconnectReceived)
         {
-            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason }));
+            // The reason string only when the client did not ask to be spared it [MQTT-3.1.2-29].
+            var reasonString = _requestProblemInformation ? why : null;
+            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason, ReasonString = reasonString }));
         }
 
         _outbound.Writer.TryComplete();
@@ -221,7 +224,7 @@ public sealed partial class MqttConnection
 
         _disconnectReceived = true;
         _disconnectKind = packet.ReasonCode == ReasonCode.DisconnectWithWillMessage ? DisconnectKind.NormalWithWill : DisconnectKind.Normal;
-        _disconnectExpiry = packet.SessionExpiryInterval;
+        _disconnectExpiry = packet.SessionExpiryInterval is { } requested ? Math.Min(requested, _options.MaximumSessionExpiryInterval) : null;
         _endReason = "DISCONNECT from the client";
     }
 

@@ -45,12 +45,13 @@ public sealed class RetainedIndexGrain(
     public Task<MqttMessage[]> Match(string filter)
     {
         var messages = stored.State.Messages;
+        var now = DateTime.UtcNow;
         if (!Topic.HasWildcard(filter))
         {
-            return Task.FromResult<MqttMessage[]>(messages.TryGetValue(filter, out var one) ? [one] : []);
+            return Task.FromResult<MqttMessage[]>(messages.TryGetValue(filter, out var one) && !one.IsExpired(now) ? [one] : []);
         }
 
-        return Task.FromResult(messages.Where(m => Topic.Matches(filter, m.Key)).Select(m => m.Value).ToArray());
+        return Task.FromResult(messages.Where(m => Topic.Matches(filter, m.Key) && !m.Value.IsExpired(now)).Select(m => m.Value).ToArray());
     }
 }
 

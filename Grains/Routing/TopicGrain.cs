@@ -53,7 +53,7 @@ public sealed class TopicGrain(
     {
         stored.State.Subscribers[subscriber.Key] = subscriber;
         await stored.WriteStateAsync();
-        return stored.State.Retained;
+        return CurrentRetained();
     }
 
     public async Task<bool> Unsubscribe(string clientId, string? shareGroup)
@@ -67,7 +67,10 @@ public sealed class TopicGrain(
         return true;
     }
 
-    public Task<MqttMessage?> GetRetained() => Task.FromResult(stored.State.Retained);
+    public Task<MqttMessage?> GetRetained() => Task.FromResult(CurrentRetained());
+
+    /// <summary>A retained message past its expiry is no longer sent (3.3.2.3.3).</summary>
+    private MqttMessage? CurrentRetained() => stored.State.Retained is { } retained && !retained.IsExpired(DateTime.UtcNow) ? retained : null;
 
     public async Task RedeliverShared(string sharedFilter, MqttMessage message, string formerMember)
     {

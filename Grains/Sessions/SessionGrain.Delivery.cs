@@ -141,11 +141,17 @@ public sealed partial class SessionGrain
 
     private void FillWindow(ConnectionRef connection, List<Delivery> output)
     {
+        var now = DateTime.UtcNow;
         while (State.Queue.Count > 0 && State.InFlight.Count < _receiveMaximum)
         {
             var next = State.Queue[0];
             State.Queue.RemoveAt(0);
-            output.Add(Start(next, connection));
+
+            // A queued message whose expiry passed is deleted, not delivered (3.3.2.3.3).
+            if (!next.Message.IsExpired(now))
+            {
+                output.Add(Start(next, connection));
+            }
         }
     }
 

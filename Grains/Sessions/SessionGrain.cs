@@ -92,13 +92,19 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         ResendInFlight(request.Connection, pending);
         FillWindow(request.Connection, pending);
 
+        // The dead-man's switch: stored before CONNACK when the session must outlive the connection's gateway.
+        var attached = AttachAsync(request.Connection, durable: IsPersistent || request.Will is not null);
         if (IsPersistent)
         {
-            await _commit.CommitAsync();
+            await Task.WhenAll(_commit.CommitAsync(), attached);
         }
         else if (_stored.RecordExists)
         {
-            await _stored.ClearStateAsync();
+            await Task.WhenAll(_stored.ClearStateAsync(), attached);
+        }
+        else
+        {
+            await attached;
         }
 
         _logger.LogDebug("Session {ClientId} connected (present: {SessionPresent}, pending: {Pending})", ClientId, sessionPresent, pending.Count);
@@ -124,6 +130,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         State.Connection = null;
         State.DisconnectedAtUtc = DateTime.UtcNow;
         DelayDeactivation(TimeSpan.Zero);
+        Detach(current);
         if (sessionExpiryInterval is { } expiry)
         {
             State.SessionExpiryInterval = expiry;
@@ -201,6 +208,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             }
         }
 
+        Detach(previous);
         try
         {
             await previous.Gateway.Close(previous.ConnectionId, (byte)ReasonCode.SessionTakenOver).WaitAsync(TimeSpan.FromSeconds(10));
@@ -278,7 +286,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _logger.LogInformation("Publishing the will of {ClientId} to {Topic}", ClientId, will.Message.Topic);
         try
         {
-            await GrainFactory.GetGrain<ITopicGrain>(will.Message.Topic).Publish([will.Message]);
+            // The will's Message Expiry Interval counts from its publication (3.1.3.2.4).
+            var message = will.Message.Properties?.MessageExpiryInterval is { } seconds
+                ? will.Message with { ExpiresAtUtc = DateTime.UtcNow.AddSeconds(seconds) }
+                : will.Message;
+            await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message]);
         }
         catch (Exception ex)
         {
