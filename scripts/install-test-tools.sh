@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests use besides the .NET SDK, when it is missing:
 # mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests, and Azurite
-# (npm) for the storage and fault tests.
+# (npm) for the storage and fault tests, and the Bicep CLI (NuGet) for the infra/ tests.
 set -euo pipefail
 
 need_apt=()
@@ -25,4 +25,15 @@ if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azu
   echo "Installing azurite@$azurite_version into $azurite_dir"
   mkdir -p "$azurite_dir"
   npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
+fi
+
+# The Bicep CLI for the infra/ tests (bicep build, bicep lint): a native binary shipped in the NuGet package
+# Azure.Bicep.CommandLine.linux-x64, which tools/BicepCli downloads into the NuGet global packages folder.
+bicep_version=0.49.2
+nuget_packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+bicep="$nuget_packages/azure.bicep.commandline.linux-x64/$bicep_version/tools/bicep"
+if [ ! -x "$bicep" ]; then
+  echo "Installing the Bicep CLI $bicep_version"
+  dotnet restore "$(cd "$(dirname "$0")/.." && pwd)/tools/BicepCli/BicepCli.csproj" >/dev/null
+  chmod +x "$bicep"
 fi
