@@ -1,5 +1,8 @@
 using System.Net;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Storage;
 using OrleansMqtt.Gateway;
 using OrleansMqtt.Grains;
 
@@ -11,17 +14,77 @@ public static class SiloHosting
     public static ISiloBuilder AddMqttSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
         var cluster = configuration.GetClusterSettings();
+        var azure = AzureStorageSettings.From(configuration);
+        azure.Validate(cluster, isSilo: true);
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
         });
 
-        var primary = cluster.SiloPort == cluster.PrimarySiloPort ? null : new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort);
-        silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
-        silo.AddMemoryGrainStorage(StorageNames.Mqtt);
-        silo.UseInMemoryReminderService();
+        var advertised = AdvertisedAddress.Resolve(cluster.AdvertisedIPAddress);
+        switch (cluster.Clustering)
+        {
+            case ClusteringKind.AzureTable:
+                silo.ConfigureEndpoints(advertised ?? IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: advertised is not null && !IPAddress.IsLoopback(advertised));
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = azure.CreateTableServiceClient());
+                break;
+            default:
+                var primary = cluster.SiloPort == cluster.PrimarySiloPort ? null : new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort);
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
+                break;
+        }
+
+        // Membership timing (probe timeouts, votes) can be tuned under Orleans:Membership; fault tests shorten it.
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+
+        // Stored state uses the Orleans binary serializer: compact, and it carries every [GenerateSerializer] type
+        // (payloads as bytes, observer references) that JSON would not.
+        switch (cluster.Persistence)
+        {
+            case PersistenceKind.AzureTable:
+                silo.AddAzureTableGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
+                {
+                    o.TableServiceClient = azure.CreateTableServiceClient();
+                    o.TableName = "MqttState";
+                    o.DeleteStateOnClear = true;
+                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>();
+                }));
+                break;
+            case PersistenceKind.AzureBlob:
+                silo.AddAzureBlobGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
+                {
+                    o.BlobServiceClient = !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)
+                        ? new BlobServiceClient(azure.Storage.ConnectionString)
+                        : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
+                    o.ContainerName = "mqtt-state";
+                    o.DeleteStateOnClear = true;
+                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>();
+                }));
+                break;
+            default:
+                silo.AddMemoryGrainStorage(StorageNames.Mqtt);
+                break;
+        }
+
+        silo.Services.AddSingleton<OrleansGrainStorageSerializer>();
+        if (cluster.Reminders == RemindersKind.AzureTable)
+        {
+            silo.UseAzureTableReminderService(o => o.TableServiceClient = azure.CreateTableServiceClient());
+        }
+        else
+        {
+            silo.UseInMemoryReminderService();
+        }
+
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = cluster.MinimumReminderPeriod);
+        silo.Services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section));
+        var lease = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>() ?? new LeaseOptions();
+        if (lease.Errors().ToList() is { Count: > 0 } errors)
+        {
+            throw new OptionsValidationException(LeaseOptions.Section, typeof(LeaseOptions), errors);
+        }
+
         silo.Services.AddMqttGrains(configuration);
         return silo;
     }

@@ -19,6 +19,9 @@ public static class GatewayHosting
         services.AddSingleton<GatewayEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayLifetime>();
+        var lease = builder.Configuration.GetLeaseOptions();
+        services.AddSingleton(Options.Create(lease));
+        services.AddHostedService<LeaseRenewal>();
         services.AddMqttHealthEndpoints();
         builder.WebHost.ConfigureKestrel(ListenMqtt);
         return builder;

@@ -17,12 +17,14 @@ public sealed partial class SessionGrain
         {
             if (qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
             {
-                _batcher.Send(connection, Start(queued, connection));
-                if (qos > 0)
+                var delivery = Start(queued, connection);
+                if (qos > 0 && IsPersistent)
                 {
-                    await SaveAsync();
+                    await SendWhenStoredAsync(connection, delivery);
+                    return true;
                 }
 
+                _batcher.Send(connection, delivery);
                 return true;
             }
         }

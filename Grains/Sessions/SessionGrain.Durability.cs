@@ -1,0 +1,83 @@
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Grains;
+
+/// <summary>
+/// What keeps a session right across crashes: the gateway lease its connection is attached to (the dead-man's
+/// switch), and the recovery of a session whose silo died while its client was connected.
+/// </summary>
+public sealed partial class SessionGrain
+{
+    /// <summary>How long a recovering session waits for the old connection's gateway to close it.</summary>
+    private static readonly TimeSpan RecoveryCloseTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Stored state says a client is connected, yet this is a new activation: the silo that hosted the session died
+    /// or stopped. Whatever was on its way to the client then is unknown, and MQTT resends unacknowledged messages
+    /// only on a new connection [MQTT-4.4.0-1]; so the connection is closed and the client reconnects. The client did
+    /// nothing wrong: its will is not published. If its gateway is gone too, the end is abnormal, as the lease would say.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (State.Connection is not { } connection)
+        {
+            return;
+        }
+
+        _logger.LogInformation("Session {ClientId} resumed from storage with connection {ConnectionId} on gateway {GatewayId} open: closing it so that the client reconnects", ClientId, connection.ConnectionId, connection.GatewayId);
+        bool closed;
+        try
+        {
+            await connection.Gateway.Close(connection.ConnectionId, (byte)ReasonCode.ServerBusy).WaitAsync(RecoveryCloseTimeout, cancellationToken);
+            closed = true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogInformation("The gateway of {ClientId}'s connection is gone too ({Error}): its connection ended abnormally", ClientId, ex.Message);
+            closed = false;
+        }
+
+        if (!closed)
+        {
+            await Disconnect(connection.GatewayId, connection.ConnectionId, DisconnectKind.Abnormal, null);
+            return;
+        }
+
+        // The gateway reports the end of that connection later; by then it is no longer this session's connection.
+        Detach(connection);
+        State.Connection = null;
+        State.DisconnectedAtUtc = DateTime.UtcNow;
+        if (State.SessionExpiryInterval != SessionExpiry.Never)
+        {
+            await RegisterReminderAsync(ExpiryReminder, TimeSpan.FromSeconds(State.SessionExpiryInterval));
+        }
+
+        await _commit.CommitAsync();
+    }
+
+    /// <summary>
+    /// Attaches the connection to its gateway's lease. Durable when the session must outlive the gateway (it
+    /// is persistent or has a will): then the caller awaits it before CONNACK.
+    /// </summary>
+    private Task AttachAsync(ConnectionRef connection, bool durable) =>
+        GrainFactory.GetGrain<IGatewayLeaseGrain>(connection.GatewayId).Attach(connection.ConnectionId, ClientId, durable);
+
+    /// <summary>Fire and forget: a stale attachment only costs a Disconnect that this session ignores.</summary>
+    private void Detach(ConnectionRef connection) =>
+        _ = GrainFactory.GetGrain<IGatewayLeaseGrain>(connection.GatewayId).Detach(connection.ConnectionId);
+
+    /// <summary>
+    /// Sends a QoS 1/2 message to a persistent session's client only once the session has stored it: a client never
+    /// holds a message that a crash could make the session forget and send again as a new message.
+    /// </summary>
+    private async Task SendWhenStoredAsync(ConnectionRef connection, Delivery delivery)
+    {
+        await _commit.CommitAsync();
+        if (State.Connection?.ConnectionId == connection.ConnectionId)
+        {
+            _batcher.Send(connection, delivery);
+        }
+
+        // Otherwise the connection changed meanwhile; the message is in flight and the new connection gets it again.
+    }
+}
