@@ -88,9 +88,9 @@ public static class SessionWaits
     public static Task WaitUntilOfflineAsync(this IGrainFactory grains, string clientId) =>
         grains.WaitForSessionAsync(clientId, s => !s.Connected, "has no connection");
 
-    public static async Task WaitForSessionAsync(this IGrainFactory grains, string clientId, Func<Grains.SessionInfo, bool> condition, string awaited)
+    public static async Task WaitForSessionAsync(this IGrainFactory grains, string clientId, Func<OrleansMqtt.Grains.SessionInfo, bool> condition, string awaited)
     {
-        var session = grains.GetGrain<Grains.ISessionGrain>(clientId);
+        var session = grains.GetGrain<OrleansMqtt.Grains.ISessionGrain>(clientId);
         var deadline = DateTime.UtcNow + TestClient.Patience;
         while (!condition(await session.GetInfo()))
         {
@@ -102,4 +102,39 @@ public static class SessionWaits
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>
+/// An embedded broker with the MQTT 5 settings an operator may change turned on and set low, so that tests can reach
+/// their limits: Response Information, Server Keep Alive, a session expiry cap, small Receive Maximum, Topic Alias
+/// Maximum and Maximum Packet Size.
+/// </summary>
+public sealed class ConfiguredBrokerFixture : IAsyncLifetime
+{
+    public const int ReceiveMaximum = 10;
+    public const int TopicAliasMaximum = 5;
+    public const int MaxPacketSize = 4096;
+    public const int ServerKeepAlive = 30;
+    public const uint MaximumSessionExpiry = 3600;
+    public const string ResponsePrefix = "responses/";
+
+    public EmbeddedBroker Broker { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Broker = await EmbeddedBroker.StartAsync(new Dictionary<string, string?>
+    {
+        ["Mqtt:ReceiveMaximum"] = ReceiveMaximum.ToString(),
+        ["Mqtt:TopicAliasMaximum"] = TopicAliasMaximum.ToString(),
+        ["Mqtt:MaxPacketSize"] = MaxPacketSize.ToString(),
+        ["Mqtt:ServerKeepAlive"] = ServerKeepAlive.ToString(),
+        ["Mqtt:MaximumSessionExpiryInterval"] = MaximumSessionExpiry.ToString(),
+        ["Mqtt:ResponseInformationPrefix"] = ResponsePrefix,
+    });
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ConfiguredBrokerCollection : ICollectionFixture<ConfiguredBrokerFixture>
+{
+    public const string Name = "configured broker";
 }

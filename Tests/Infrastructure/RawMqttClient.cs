@@ -103,3 +103,35 @@ public readonly record struct ReceivedFrame(MqttFrame Frame)
 {
     public PacketType Type => Frame.Type;
 }
+
+public static class RawMqttClientExtensions
+{
+    /// <summary>The next packet, which must be a PUBLISH from the broker.</summary>
+    public static async Task<OrleansMqtt.Protocol.PublishPacket> ReadPublishAsync(this RawMqttClient client)
+    {
+        var frame = await client.ReadFrameAsync();
+        Assert.Equal(OrleansMqtt.Protocol.PacketType.Publish, frame.Type);
+        return OrleansMqtt.Protocol.MqttDecoder.DecodePublish(frame.Frame, client.Version, fromServer: true);
+    }
+
+    /// <summary>The broker's DISCONNECT, after which it closes the connection.</summary>
+    public static async Task<OrleansMqtt.Protocol.DisconnectPacket> ReadDisconnectAsync(this RawMqttClient client)
+    {
+        var frames = await client.ReadUntilClosedAsync();
+        var last = Assert.Single(frames, f => f.Type == OrleansMqtt.Protocol.PacketType.Disconnect);
+        return OrleansMqtt.Protocol.MqttDecoder.DecodeDisconnect(last.Frame, client.Version);
+    }
+
+    public static Task PublishAsync(this RawMqttClient client, string topic, byte[] payload, OrleansMqtt.Protocol.QualityOfService qos = default, ushort packetId = 0, OrleansMqtt.Protocol.PublishProperties? properties = null) =>
+        client.SendAsync(w => OrleansMqtt.Protocol.MqttEncoder.WritePublish(w, new OrleansMqtt.Protocol.PublishPacket
+        {
+            Topic = topic,
+            Payload = new System.Buffers.ReadOnlySequence<byte>(payload),
+            Qos = qos,
+            PacketId = packetId,
+            Properties = properties,
+        }, client.Version));
+
+    public static Task SubscribeAsync(this RawMqttClient client, ushort packetId, params OrleansMqtt.Protocol.TopicSubscription[] subscriptions) =>
+        client.SendAsync(w => OrleansMqtt.Protocol.MqttEncoder.WriteSubscribe(w, new OrleansMqtt.Protocol.SubscribePacket { PacketId = packetId, Subscriptions = subscriptions }, client.Version));
+}
