@@ -100,8 +100,8 @@ public sealed partial class MqttConnection
 
     /// <summary>
     /// Routes the batch: one call per topic grain, in order per topic, then PUBACKs in the order the PUBLISH
-    /// packets came [MQTT-4.6.0-2]. A message the grains did not take is not acknowledged: the connection closes
-    /// so that the client resends it.
+    /// packets came [MQTT-4.6.0-2]. A message the grains did not take is tried again (see <see cref="RetryAsync"/>);
+    /// if it still is not taken it is not acknowledged: the connection closes so that the client resends it.
     /// </summary>
     private async Task FlushBatchAsync()
     {
@@ -137,37 +137,115 @@ public sealed partial class MqttConnection
         }
     }
 
-    /// <summary>Returns, per message of the batch, how many subscriptions matched it.</summary>
+    /// <summary>
+    /// Returns, per message of the batch, how many subscriptions matched it. Only the topics whose call failed are
+    /// tried again, and without their QoS 0 messages: those may have been routed already, and at most once means
+    /// never twice. The read loop waits meanwhile, so order per topic is kept.
+    /// </summary>
     private async Task<int[]> RouteBatchAsync()
     {
         var matched = new int[_batch.Count];
         var topic = _batch[0].Topic;
+        List<List<int>> groups;
         if (_batch.TrueForAll(m => m.Topic == topic))
         {
-            Array.Fill(matched, await _grains.GetGrain<ITopicGrain>(topic).Publish([.. _batch]));
-            return matched;
+            groups = [[.. Enumerable.Range(0, _batch.Count)]];
         }
-
-        var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var i = 0; i < _batch.Count; i++)
+        else
         {
-            if (!byTopic.TryGetValue(_batch[i].Topic, out var indexes))
+            var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            for (var i = 0; i < _batch.Count; i++)
             {
-                byTopic[_batch[i].Topic] = indexes = [];
+                if (!byTopic.TryGetValue(_batch[i].Topic, out var indexes))
+                {
+                    byTopic[_batch[i].Topic] = indexes = [];
+                }
+
+                indexes.Add(i);
             }
 
-            indexes.Add(i);
+            groups = [.. byTopic.Values];
         }
 
-        await Task.WhenAll(byTopic.Select(async pair =>
+        var retry = new RetryState(_options.PublishRetryTimeout);
+        while (true)
         {
-            var count = await _grains.GetGrain<ITopicGrain>(pair.Key).Publish([.. pair.Value.Select(i => _batch[i])]);
-            foreach (var i in pair.Value)
+            var failed = await Task.WhenAll(groups.Select(async group =>
             {
-                matched[i] = count;
+                try
+                {
+                    var count = await _grains.GetGrain<ITopicGrain>(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
+                    foreach (var i in group)
+                    {
+                        matched[i] = count;
+                    }
+
+                    return null;
+                }
+                catch (Exception ex) when (ex is not MqttProtocolException)
+                {
+                    return ex;
+                }
+            }));
+
+            var firstFailure = failed.FirstOrDefault(f => f is not null);
+            if (firstFailure is null)
+            {
+                return matched;
             }
-        }));
-        return matched;
+
+            groups = [.. groups.Where((_, i) => failed[i] is not null)
+                .Select(g => g.Where(i => _batch[i].Qos > 0).ToList())
+                .Where(g => g.Count > 0)];
+            if (groups.Count == 0)
+            {
+                return matched;
+            }
+
+            await retry.WaitAsync(firstFailure, "messages", this);
+        }
+    }
+
+    /// <summary>
+    /// A call to the cluster, tried again with backoff while it fails (a silo was lost and its grains are moving,
+    /// the cluster is briefly unreachable), for at most <c>Mqtt:PublishRetryTimeout</c>; then the last failure is
+    /// thrown. Only for calls that may safely run twice.
+    /// </summary>
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, string what)
+    {
+        var retry = new RetryState(_options.PublishRetryTimeout);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception ex) when (ex is not MqttProtocolException and not OperationCanceledException)
+            {
+                await retry.WaitAsync(ex, what, this);
+            }
+        }
+    }
+
+    private sealed class RetryState(TimeSpan patience)
+    {
+        private readonly long _deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
+        private int _attempt;
+        private TimeSpan _delay = TimeSpan.FromMilliseconds(100);
+
+        /// <summary>Waits before the next attempt, or rethrows <paramref name="failure"/> when patience ran out or the connection is closing.</summary>
+        public async Task WaitAsync(Exception failure, string what, MqttConnection connection)
+        {
+            _attempt++;
+            if (Environment.TickCount64 + (long)_delay.TotalMilliseconds > _deadline || connection._closing.IsCancellationRequested)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            connection._logger.LogWarning("Could not hand {What} from {ClientId} to the cluster (attempt {Attempt}, trying again in {Delay} ms): {Error}", what, connection.ClientId, _attempt, (int)_delay.TotalMilliseconds, failure.Message);
+            await Task.Delay(_delay, connection._closing.Token);
+            _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+        }
     }
 
     private async Task PublishExactlyOnceAsync(ushort packetId, MqttMessage message)
@@ -181,12 +259,21 @@ public sealed partial class MqttConnection
         byte reason;
         try
         {
-            reason = await _session!.PublishExactlyOnce(Id, packetId, message);
+            // Safe to repeat: the session publishes a packet id it already holds under the same message id, which
+            // subscribing sessions recognise.
+            reason = await RetryAsync(() => _session!.PublishExactlyOnce(Id, packetId, message), "a QoS 2 message");
         }
         catch (Exception ex)
         {
             _logger.LogWarning(ex, "Could not route a QoS 2 message from {ClientId}", ClientId);
             Close(ReasonCode.ServerUnavailable, "message could not be routed");
+            return;
+        }
+
+        if (Volatile.Read(ref _closeRequested) != 0)
+        {
+            // The session moved on (it recovered from a lost silo and closed this connection): no PUBREC, the
+            // client sends the message again on its next connection.
             return;
         }
 
@@ -198,7 +285,7 @@ public sealed partial class MqttConnection
     {
         await FlushBatchAsync();
         _awaitingRelease.Remove(release.PacketId);
-        var reason = await _session!.Release(Id, release.PacketId);
+        var reason = await RetryAsync(() => _session!.Release(Id, release.PacketId), "a PUBREL");
         Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, release.PacketId, Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success)));
     }
 
@@ -208,7 +295,7 @@ public sealed partial class MqttConnection
     {
         var acks = _acks.ToArray();
         _acks.Clear();
-        var next = await _session!.Acknowledge(Id, acks);
+        var next = await RetryAsync(() => _session!.Acknowledge(Id, acks), "acknowledgements");
         foreach (var ack in acks)
         {
             // PUBREC is answered with PUBREL, unless it reported a failure (4.3.3).

@@ -88,7 +88,7 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>Starts closing: v5 clients get DISCONNECT with the reason first. Safe from any thread.</summary>
-    public void Close(ReasonCode reason, string why)
+    public void Close(ReasonCode reason, string why, string? serverReference = null)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
         {
@@ -100,7 +100,7 @@ public sealed partial class MqttConnection
         {
             // The reason string only when the client did not ask to be spared it [MQTT-3.1.2-29].
             var reasonString = _requestProblemInformation ? why : null;
-            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason, ReasonString = reasonString }));
+            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason, ReasonString = reasonString, ServerReference = serverReference }));
         }
 
         _outbound.Writer.TryComplete();

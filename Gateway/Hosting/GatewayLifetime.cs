@@ -6,7 +6,8 @@ namespace OrleansMqtt.Gateway;
 
 /// <summary>
 /// Says when the gateway is ready, and closes every connection when the host stops, before Orleans does, so that each session hears of it and wills
-/// are handled: v5 clients get DISCONNECT 0x8B (server shutting down).
+/// are handled: v5 clients get DISCONNECT 0x8B (server shutting down), or 0x9C (use another server) with the Server
+/// Reference of Mqtt:ServerReference when it is set.
 /// </summary>
 public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint endpoint, IOptions<GatewayOptions> options, ILogger<GatewayLifetime> logger) : IHostedLifecycleService
 {
@@ -33,7 +34,14 @@ public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint
         logger.LogInformation("Closing {Count} connections for shutdown", count);
         foreach (var connection in registry.All)
         {
-            connection.Close(ReasonCode.ServerShuttingDown, "server shutting down");
+            if (options.Value.ServerReference is { Length: > 0 } reference)
+            {
+                connection.Close(ReasonCode.UseAnotherServer, "server shutting down", reference);
+            }
+            else
+            {
+                connection.Close(ReasonCode.ServerShuttingDown, "server shutting down");
+            }
         }
 
         try

@@ -54,6 +54,18 @@ public sealed class GatewayOptions : IValidatableObject
     /// <summary>Answer every CONNECT with "use another server" (for draining a gateway).</summary>
     public RedirectOptions Redirect { get; set; } = new();
 
+    /// <summary>
+    /// At shutdown, v5 clients are told to use this server (DISCONNECT 0x9C with Server Reference) instead of
+    /// "server shutting down" (0x8B).
+    /// </summary>
+    public string? ServerReference { get; set; }
+
+    /// <summary>
+    /// How long a message the cluster did not take (silo lost, cluster unreachable) is tried again, in order, before
+    /// the connection is closed unacknowledged so that the client resends it.
+    /// </summary>
+    public TimeSpan PublishRetryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Tcp.Enabled && !IPAddress.TryParse(Tcp.Address, out _))
@@ -84,6 +96,11 @@ public sealed class GatewayOptions : IValidatableObject
         if (KeepAliveSweepInterval <= TimeSpan.Zero)
         {
             yield return new ValidationResult("Mqtt:KeepAliveSweepInterval must be positive.", [nameof(KeepAliveSweepInterval)]);
+        }
+
+        if (PublishRetryTimeout < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Mqtt:PublishRetryTimeout must not be negative.", [nameof(PublishRetryTimeout)]);
         }
     }
 }
