@@ -12,7 +12,8 @@ public sealed record MqttMessage(
     [property: Id(3)] bool Retain,
     [property: Id(4)] MessageProperties? Properties = null,
     [property: Id(5)] string? PublisherId = null,
-    [property: Id(6)] DateTime? ExpiresAtUtc = null)
+    [property: Id(6)] DateTime? ExpiresAtUtc = null,
+    [property: Id(20)] long ExactlyOnceId = 0)
 {
     /// <summary>Empty payload on a retained publish clears the retained message [MQTT-3.3.1-10].</summary>
     public bool ClearsRetained => Retain && Payload.IsEmpty;

@@ -12,6 +12,11 @@ public sealed partial class SessionGrain
             return false;
         }
 
+        if (!FirstDelivery(message))
+        {
+            return true;
+        }
+
         var queued = new QueuedMessage(message, qos, retain, subscriptionIds, sharedVia);
         if (State.Connection is { } connection)
         {
@@ -96,20 +101,32 @@ public sealed partial class SessionGrain
         }
 
         // A resent PUBLISH of an id still awaiting PUBREL is the same message: do not publish it again (4.3.3).
-        if (State.AwaitingRelease.Contains(packetId))
+        if (State.AwaitingRelease.Contains(packetId) && !State.Publishing.ContainsKey(packetId))
         {
             return (byte)ReasonCode.Success;
         }
 
-        var matched = await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message]);
+        // The id is stored before routing: if this silo dies mid-way, the resend goes out under the same id and
+        // sessions that already took the message drop the copy.
+        if (!State.Publishing.TryGetValue(packetId, out var exactlyOnceId))
+        {
+            exactlyOnceId = Random.Shared.NextInt64(1, long.MaxValue);
+            State.Publishing[packetId] = exactlyOnceId;
+            await SaveAsync();
+        }
+
+        var matched = await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
+        State.Publishing.Remove(packetId);
         State.AwaitingRelease.Add(packetId);
-        await SaveAsync();
+
+        // Written with the next write: until then a resend after a crash is published again, and recognised.
+        _ = SaveAsync();
         return matched == 0 ? (byte)ReasonCode.NoMatchingSubscribers : (byte)ReasonCode.Success;
     }
 
     public async Task<byte> Release(long connectionId, ushort packetId)
     {
-        if (!State.AwaitingRelease.Remove(packetId))
+        if (!State.AwaitingRelease.Remove(packetId) & !State.Publishing.Remove(packetId))
         {
             return (byte)ReasonCode.PacketIdentifierNotFound;
         }

@@ -66,6 +66,36 @@ public sealed partial class SessionGrain
     private void Detach(ConnectionRef connection) =>
         _ = GrainFactory.GetGrain<IGatewayLeaseGrain>(connection.GatewayId).Detach(connection.ConnectionId);
 
+    /// <summary>How many exactly-once message ids a session remembers to recognise a copy resent after a crash.</summary>
+    private const int RecentExactlyOnceLimit = 128;
+
+    /// <summary>
+    /// False for a copy of an exactly-once message this session already took: its publisher's session resent it
+    /// after a crash, not knowing how far the first attempt got.
+    /// </summary>
+    private bool FirstDelivery(MqttMessage message)
+    {
+        if (message.ExactlyOnceId == 0)
+        {
+            return true;
+        }
+
+        var recent = State.RecentExactlyOnceIds;
+        if (recent.Contains(message.ExactlyOnceId))
+        {
+            _logger.LogDebug("Session {ClientId} already has message {MessageId}", ClientId, message.ExactlyOnceId);
+            return false;
+        }
+
+        if (recent.Count >= RecentExactlyOnceLimit)
+        {
+            recent.RemoveAt(0);
+        }
+
+        recent.Add(message.ExactlyOnceId);
+        return true;
+    }
+
     /// <summary>
     /// Sends a QoS 1/2 message to a persistent session's client only once the session has stored it: a client never
     /// holds a message that a crash could make the session forget and send again as a new message.

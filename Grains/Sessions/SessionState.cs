@@ -28,6 +28,15 @@ public sealed class SessionState
 
     /// <summary>A will or expiry reminder is registered for this session.</summary>
     [Id(12)] public bool RemindersPending { get; set; }
+
+    /// <summary>
+    /// Inbound QoS 2 packet ids being published, with the message id they are published under: stored before the
+    /// message is routed, so a resend after a crash is published again under the same id, which subscribers recognise.
+    /// </summary>
+    [Id(40)] public Dictionary<ushort, long> Publishing { get; set; } = [];
+
+    /// <summary>Ids of the latest exactly-once messages this session took, oldest first (bounded).</summary>
+    [Id(41)] public List<long> RecentExactlyOnceIds { get; set; } = [];
 }
 
 [GenerateSerializer, Immutable, Alias("mqtt.StoredSubscription")]
