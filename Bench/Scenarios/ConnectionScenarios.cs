@@ -98,6 +98,7 @@ public static class ConnectionScenarios
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxSeconds));
         var before = ProcessStats.ResidentBytes(options.Pids);
+        var beforeEach = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
         Log.Info($"idle: {count} connections; broker VmRSS before {before / 1024} KiB");
         var connections = new List<BenchConnection>(count);
         var next = -1;
@@ -127,6 +128,7 @@ public static class ConnectionScenarios
         var connectSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         await Task.Delay(TimeSpan.FromSeconds(settle));
         var after = ProcessStats.ResidentBytes(options.Pids);
+        var perProcess = string.Join(",", options.Pids.Select((p, i) => $"{p}:{(ProcessStats.ResidentBytes([p]) - beforeEach[i]) / Math.Max(1.0, connections.Count):F0}"));
         Log.Info($"idle: {connections.Count} connected in {connectSeconds:F1} s; broker VmRSS after {after / 1024} KiB");
 
         using var gate = new SemaphoreSlim(64);
@@ -152,6 +154,7 @@ public static class ConnectionScenarios
             .Add("connect_s", connectSeconds)
             .Add("broker_rss_before_kib", before / 1024)
             .Add("broker_rss_after_kib", after / 1024)
-            .Add("bytes_per_connection", connections.Count == 0 ? double.NaN : (after - before) / (double)connections.Count);
+            .Add("bytes_per_connection", connections.Count == 0 ? double.NaN : (after - before) / (double)connections.Count)
+            .Add("bytes_per_connection_by_pid", perProcess);
     }
 }
