@@ -107,7 +107,7 @@ public static class SessionWaits
 /// <summary>
 /// An embedded broker with the MQTT 5 settings an operator may change turned on and set low, so that tests can reach
 /// their limits: Response Information, Server Keep Alive, a session expiry cap, small Receive Maximum, Topic Alias
-/// Maximum and Maximum Packet Size.
+/// Maximum, Maximum Packet Size and outbound queue.
 /// </summary>
 public sealed class ConfiguredBrokerFixture : IAsyncLifetime
 {
@@ -117,6 +117,7 @@ public sealed class ConfiguredBrokerFixture : IAsyncLifetime
     public const int ServerKeepAlive = 30;
     public const uint MaximumSessionExpiry = 3600;
     public const string ResponsePrefix = "responses/";
+    public const int MaxOutboundMessages = 50;
 
     public EmbeddedBroker Broker { get; private set; } = null!;
 
@@ -128,6 +129,7 @@ public sealed class ConfiguredBrokerFixture : IAsyncLifetime
         ["Mqtt:ServerKeepAlive"] = ServerKeepAlive.ToString(),
         ["Mqtt:MaximumSessionExpiryInterval"] = MaximumSessionExpiry.ToString(),
         ["Mqtt:ResponseInformationPrefix"] = ResponsePrefix,
+        ["Mqtt:MaxOutboundMessages"] = MaxOutboundMessages.ToString(),
     });
 
     public async Task DisposeAsync() => await Broker.DisposeAsync();
