@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway"}
+brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway embedded+azurite"}
 profile=${BENCH_PROFILE:-1}
 suite=${BENCH_SUITE:-1}
 out="$root/artifacts/bench"
@@ -104,38 +104,66 @@ stop() {
   done
 }
 
-# Groups perf's flat profile (perf report --sort sym) by where the time goes.
+# Groups perf's flat profile (perf report --sort dso,sym) by where the time goes.
 profile_summary=$(cat <<'PY'
 import re, sys
 groups = {}
+def managed(sym):
+    m = re.search(r"\[([^\]]+)\]\s+([^\s(]+)::", sym)
+    t = m.group(2) if m else sym
+    if t.startswith("OrleansMqtt.Protocol"): return "OrleansMqtt: codec (Protocol)"
+    if t.startswith("OrleansMqtt.Gateway"): return "OrleansMqtt: gateway"
+    if t.startswith("OrleansMqtt.Grains") or t.startswith("OrleansCodeGen"): return "OrleansMqtt: grains (+ generated proxies/codecs)"
+    if t.startswith("Orleans.Serialization"): return "Orleans serialization"
+    if re.match(r"Orleans\.(Runtime\.Messaging|Networking|Runtime\.Message|Messaging)", t): return "Orleans messaging/networking"
+    if t.startswith("Orleans"): return "Orleans runtime (scheduling, activations, callbacks)"
+    if "CastHelpers" in t: return "type casts (CastHelpers)"
+    if re.match(r"System\.(Threading|Runtime\.CompilerServices)", t): return "threads, tasks, async machinery"
+    if re.match(r"(Microsoft\.AspNetCore|System\.Net|System\.IO\.Pipelines)", t): return "Kestrel, sockets, pipelines (managed)"
+    if re.match(r"System\.(Collections|Linq)", t): return "collections, LINQ"
+    if "stub" in sym.lower(): return "runtime stubs (dispatch, write barriers)"
+    return "other managed (BCL, logging, DI)"
 total = 0.0
-rules = [
-    ("kernel: syscalls, TCP loopback, scheduling", lambda s, k: k),
-    ("GC", lambda s, k: re.search(r"WKS::|SVR::|gc_heap|GCHeap|GCToEE|Gen2|memclr|mark_object|plan_phase", s)),
-    ("JIT/tiering", lambda s, k: re.search(r"libclrjit|CILJit|Compiler::|jitNative", s)),
-    ("Orleans serialization/copying", lambda s, k: s.startswith("Orleans.Serialization") or "Codec" in s and s.startswith("Orleans")),
-    ("Orleans messaging/networking", lambda s, k: re.match(r"Orleans\.(Runtime\.Messaging|Networking|Messaging|Runtime\.OutsideRuntimeClient|Runtime\.InsideRuntimeClient|Runtime\.Message)", s)),
-    ("Orleans scheduling/activations/other", lambda s, k: s.startswith("Orleans")),
-    ("OrleansMqtt (our code)", lambda s, k: s.startswith("OrleansMqtt")),
-    ("Kestrel/sockets/pipelines", lambda s, k: re.match(r"(Microsoft\.AspNetCore|System\.Net|System\.IO\.Pipelines)", s)),
-    ("threads, tasks, async", lambda s, k: re.match(r"System\.(Threading|Runtime\.CompilerServices)", s)),
-    ("collections/LINQ", lambda s, k: re.match(r"System\.(Collections|Linq)", s)),
-    ("other managed (BCL)", lambda s, k: re.match(r"(System|Microsoft)\.", s)),
-    ("libc (memcpy, malloc, locks)", lambda s, k: re.match(r"(__)?(mem|str|malloc|free|pthread|_int_)", s)),
-    ("runtime (allocation helpers, stubs, casts)", lambda s, k: True),
-]
 for line in sys.stdin:
-    m = re.match(r"\s*([\d.]+)%\s+\[(.)\]\s+(.*)", line)
+    m = re.match(r"\s*([\d.]+)%\s+(\S+(?: tid \d+)?)\s+\[(.)\]\s+(.*)", line)
     if not m:
         continue
-    pct, kind, sym = float(m.group(1)), m.group(2), m.group(3).strip()
+    pct, dso, sym = float(m.group(1)), m.group(2), m.group(4).strip()
     total += pct
-    for name, rule in rules:
-        if rule(sym, kind == "k"):
-            groups[name] = groups.get(name, 0) + pct
-            break
+    if m.group(3) == "k" or "kernel" in dso: g = "kernel (syscalls, TCP loopback, scheduling)"
+    elif dso.startswith("libcoreclr"): g = "CLR native: GC, allocation, thread-pool waits (no symbols)"
+    elif dso.startswith("libclrjit"): g = "JIT"
+    elif dso.startswith(("libc.", "ld-linux", "libpthread")): g = "libc (memset/memcpy, futex, sched_yield)"
+    elif dso.startswith("libSystem"): g = "native interop (sockets)"
+    else: g = managed(sym)
+    groups[g] = groups.get(g, 0) + pct
 for name, pct in sorted(groups.items(), key=lambda kv: -kv[1]):
     print(f"{pct:6.1f}%  {name}")
+PY
+)
+
+# Totals of dotnet-counters' per-second counters over the profiled run, per delivered message.
+counters_summary=$(cat <<'PY'
+import csv, json, sys
+totals = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    name = r["Counter Name"]
+    if "/ 1 sec" in name:
+        totals[name] = totals.get(name, 0.0) + float(r["Mean/Increment"] or 0)
+try:
+    delivered = json.load(open(sys.argv[2]))["delivered"]
+except Exception:
+    delivered = 0
+def get(prefix):
+    return sum(v for k, v in totals.items() if k.startswith(prefix))
+cpu = get("dotnet.process.cpu.time")
+print(f"delivered {delivered:,}; CPU {cpu:.2f} s; GC pauses {get('dotnet.gc.pause.time'):.2f} s; "
+      f"gen0/1/2 collections {get('dotnet.gc.collections ({collection} / 1 sec)[gc.heap.generation=gen0]'):.0f}/"
+      f"{get('dotnet.gc.collections ({collection} / 1 sec)[gc.heap.generation=gen1]'):.0f}/"
+      f"{get('dotnet.gc.collections ({collection} / 1 sec)[gc.heap.generation=gen2]'):.0f}; JIT {get('dotnet.jit.compilation.time'):.2f} s")
+if delivered:
+    print(f"per delivered message: {get('dotnet.gc.heap.total_allocated') / delivered:,.0f} bytes allocated, "
+          f"{get('dotnet.thread_pool.work_item.count') / delivered:.2f} thread-pool work items, {cpu / delivered * 1e6:.1f} CPU s per 10^6")
 PY
 )
 
@@ -221,7 +249,8 @@ EOF
       profile_env=()
       if [ "$profile" = 1 ] && command -v perf >/dev/null; then
         # perf resolves JIT-compiled frames through /tmp/perf-<pid>.map; W^X double mapping would hide them.
-        profile_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+        # ReadyToRun code has no map entries: JIT everything, so that the framework's frames have names too.
+        profile_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0)
       fi
       # shellcheck disable=SC2086
       start_dotnet silo "$silo_dll" $env_vars Mqtt__Tcp__Enabled=false ASPNETCORE_URLS="http://127.0.0.1:$(free_port)" "${profile_env[@]}"
@@ -233,23 +262,40 @@ EOF
       run_suite silo+gateway "$port" "$silo_pid,$gateway_pid"
       if [ ${#profile_env[@]} -gt 0 ]; then
         log "silo+gateway: profiling fan-in QoS 1 with perf"
+        counters="$root/.tools/dotnet-counters"
+        [ -x "$counters" ] || dotnet tool install dotnet-counters --tool-path "$root/.tools" >/dev/null 2>&1 || true
         perf_pids=()
+        if [ -x "$counters" ]; then
+          for pid in $silo_pid $gateway_pid; do
+            "$counters" collect -p "$pid" --counters System.Runtime --refresh-interval 1 --format csv \
+              -o "$tmp/counters-$pid.csv" --duration 00:00:00:12 >/dev/null 2>&1 &
+            perf_pids+=($!)
+          done
+        fi
         for pid in $silo_pid $gateway_pid; do
           perf record -e cpu-clock -F 999 -g -p "$pid" -o "$tmp/perf-$pid.data" -- sleep 12 >/dev/null 2>&1 &
           perf_pids+=($!)
         done
         sleep 1
         timeout 60 dotnet "$bench_dll" fanin --qos 1 --publishers 8 --messages 50000 --max-seconds 10 --port "$port" \
-          --broker "silo+gateway (perf)" >/dev/null 2>>"$out/bench-client.log" || true
+          --broker "silo+gateway (perf)" >"$tmp/profiled-run.json" 2>>"$out/bench-client.log" || true
         wait "${perf_pids[@]}"
         {
+          echo "profiled run (under perf and dotnet-counters, so slower than the figures above):"
+          cat "$tmp/profiled-run.json"
+          echo
           for pid in $silo_pid $gateway_pid; do
             [ "$pid" = "$silo_pid" ] && echo "## silo (pid $pid)" || echo "## gateway (pid $pid)"
-            perf report -i "$tmp/perf-$pid.data" --no-children --sort sym --percent-limit 0.7 --stdio -g none 2>/dev/null |
-              grep -v '^#' | grep -v '^$' | head -40
-            echo
-            perf report -i "$tmp/perf-$pid.data" --no-children --sort sym --stdio -g none 2>/dev/null |
+            if [ -f "$tmp/counters-$pid.csv" ]; then
+              python3 -c "$counters_summary" "$tmp/counters-$pid.csv" "$tmp/profiled-run.json"
+              echo
+            fi
+            perf report -i "$tmp/perf-$pid.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
               python3 -c "$profile_summary"
+            echo
+            echo "top symbols:"
+            perf report -i "$tmp/perf-$pid.data" --no-children --sort dso,sym --percent-limit 0.5 --stdio -g none 2>/dev/null |
+              grep -v '^#' | grep -v '^$' | head -40 | cut -c1-220
             echo
           done
         } >"$out/profile.txt"
@@ -257,8 +303,34 @@ EOF
       fi
       stop "$gateway_pid" "$silo_pid"
       ;;
+    embedded+azurite)
+      # Persistent sessions against Azure Table storage on Azurite (in memory, on free ports): the durable path.
+      azurite_js="$root/.tools/azurite/node_modules/azurite/dist/src/azurite.js"
+      [ -f "$azurite_js" ] || scripts/install-test-tools.sh >&2
+      blob_port=$(free_port) queue_port=$(free_port) table_port=$(free_port)
+      node "$azurite_js" --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
+        --tableHost 127.0.0.1 --tablePort "$table_port" --skipApiVersionCheck --disableTelemetry --inMemoryPersistence --silent \
+        >"$out/azurite.log" 2>&1 &
+      azurite_pid=$!
+      pids+=("$azurite_pid")
+      wait_for_port "$table_port"
+      # Azurite's well-known development account (public, documented; not a secret).
+      storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;"
+      port=$(free_port)
+      # shellcheck disable=SC2046
+      start_dotnet embedded-azurite "$silo_dll" $(orleans_env "bench-az-$$" "$(free_port)" "$(free_port)") Mqtt__Tcp__Port="$port" \
+        Orleans__Persistence=AzureTable "Azure__Storage__ConnectionString=$storage"
+      silo_pid=$started_pid
+      log "embedded broker with Azure Table storage on Azurite ready on $port (pid $silo_pid, Azurite pid $azurite_pid)"
+      if [ "$suite" = 1 ]; then
+        timeout 60 dotnet "$bench_dll" fanin --qos 1 --messages 2000 --max-seconds 5 --port "$port" >/dev/null 2>>"$out/bench-client.log" || true
+        log "embedded+azurite: persistent sessions"
+        bench embedded+azurite "$port" "$silo_pid,$azurite_pid" persistent --qos 1 --publishers 8 --messages 25000 --max-seconds 20
+      fi
+      stop "$silo_pid" "$azurite_pid"
+      ;;
     *)
-      log "unknown broker $broker (mosquitto, embedded, silo+gateway)"
+      log "unknown broker $broker (mosquitto, embedded, silo+gateway, embedded+azurite)"
       exit 2
       ;;
   esac
