@@ -1,7 +1,13 @@
 using OrleansMqtt.Gateway;
 
+if (args is ["passwd", var file, var user])
+{
+    return PasswdCommand.Run(file, user);
+}
+
 // A standalone gateway: terminates MQTT and joins the silos as an Orleans client.
 var builder = WebApplication.CreateBuilder(args);
 builder.UseOrleansClient(client => client.AddMqttClusterClient(builder.Configuration));
 builder.AddMqttGateway();
 builder.Build().Run();
+return 0;

@@ -8,6 +8,15 @@ public sealed partial class MqttConnection
     private uint _sessionExpiry;
     private uint? _clientMaximumPacketSize;
 
+    // Enhanced authentication (v5): the method of this connection, and the exchange under way, if any.
+    private string? _authMethod;
+    private IEnhancedAuthentication? _authentication;
+    private ConnectPacket? _pendingConnect;
+    private string? _authenticatedUser;
+
+    /// <summary>The enhanced authentication methods the gateway offers, by name.</summary>
+    public IReadOnlyDictionary<string, IEnhancedAuthenticator> Authenticators { get; init; } = new Dictionary<string, IEnhancedAuthenticator>();
+
     private async Task HandleConnectAsync(MqttFrame frame)
     {
         ConnectPacket connect;
@@ -31,6 +40,60 @@ public sealed partial class MqttConnection
             return;
         }
 
+        if (Version == MqttProtocolVersion.V500 && connect.AuthenticationMethod is { } method)
+        {
+            if (!Authenticators.TryGetValue(method, out var authenticator))
+            {
+                await RejectAsync(Version, ReasonCode.BadAuthenticationMethod, $"authentication method '{method}' is not supported");
+                return;
+            }
+
+            _authMethod = method;
+            _authentication = authenticator.Begin();
+            _pendingConnect = connect;
+            await ContinueConnectAuthenticationAsync(_authentication.Step(connect.AuthenticationData ?? []));
+            return;
+        }
+
+        await CompleteConnectAsync(connect, null);
+    }
+
+    /// <summary>The client's AUTH during an enhanced-authentication CONNECT (4.12).</summary>
+    private async Task HandleConnectAuthAsync(MqttFrame frame)
+    {
+        var auth = MqttDecoder.DecodeAuth(frame, Version);
+        if (_authentication is null || auth.ReasonCode != ReasonCode.ContinueAuthentication || auth.AuthenticationMethod != _authMethod)
+        {
+            throw new MqttProtocolException(ReasonCode.ProtocolError, "AUTH does not continue the authentication begun in CONNECT [MQTT-4.12.0-5]");
+        }
+
+        await ContinueConnectAuthenticationAsync(_authentication.Step(auth.AuthenticationData ?? []));
+    }
+
+    private async Task ContinueConnectAuthenticationAsync(AuthStep step)
+    {
+        switch (step.Outcome)
+        {
+            case AuthOutcome.Continue:
+                // The writer has not started: this is the only writer until CONNACK.
+                MqttEncoder.WriteAuth(_context.Transport.Output, new AuthPacket { ReasonCode = ReasonCode.ContinueAuthentication, AuthenticationMethod = _authMethod, AuthenticationData = step.Data });
+                await _context.Transport.Output.FlushAsync();
+                break;
+            case AuthOutcome.Success:
+                _authenticatedUser = step.UserName;
+                var connect = _pendingConnect!;
+                _pendingConnect = null;
+                _authentication = null;
+                await CompleteConnectAsync(connect, step.Data);
+                break;
+            default:
+                await RejectAsync(Version, ReasonCode.BadUserNameOrPassword, "authentication failed: " + step.Reason);
+                break;
+        }
+    }
+
+    private async Task CompleteConnectAsync(ConnectPacket connect, byte[]? authenticationData)
+    {
         var clientId = connect.ClientId;
         string? assigned = null;
         if (clientId.Length == 0)
@@ -58,7 +121,7 @@ public sealed partial class MqttConnection
         try
         {
             result = await _session.Connect(new ConnectRequest(
-                _endpoint.RefFor(Id), (byte)Version, connect.CleanStart, _sessionExpiry, will, connect.ReceiveMaximum, connect.UserName));
+                _endpoint.RefFor(Id), (byte)Version, connect.CleanStart, _sessionExpiry, will, connect.ReceiveMaximum, _authenticatedUser ?? connect.UserName));
         }
         catch (Exception ex)
         {
@@ -89,6 +152,8 @@ public sealed partial class MqttConnection
                 SubscriptionIdentifiersAvailable = true,
                 SharedSubscriptionAvailable = true,
                 ResponseInformation = connect.RequestResponseInformation && _options.ResponseInformationPrefix is { } prefix ? prefix + clientId : null,
+                AuthenticationMethod = _authMethod,
+                AuthenticationData = authenticationData,
             };
         }
 

@@ -68,6 +68,9 @@ public sealed partial class MqttConnection
                     case UnsubAckPacket unsubAck:
                         MqttEncoder.WriteUnsubAck(output, unsubAck, Version);
                         break;
+                    case AuthPacket auth:
+                        MqttEncoder.WriteAuth(output, auth);
+                        break;
                 }
 
                 break;

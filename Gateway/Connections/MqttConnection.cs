@@ -177,9 +177,12 @@ public sealed partial class MqttConnection
         if (!_connected)
         {
             // The first packet must be CONNECT [MQTT-3.1.0-1].
-            return frame.Type == PacketType.Connect
-                ? new ValueTask(HandleConnectAsync(frame))
-                : throw new MqttProtocolException(ReasonCode.ProtocolError, $"{frame.Type} before CONNECT");
+            return frame.Type switch
+            {
+                PacketType.Connect when _pendingConnect is null => new ValueTask(HandleConnectAsync(frame)),
+                PacketType.Auth when _pendingConnect is not null => new ValueTask(HandleConnectAuthAsync(frame)),
+                _ => throw new MqttProtocolException(ReasonCode.ProtocolError, $"{frame.Type} before CONNECT completed"),
+            };
         }
 
         switch (frame.Type)
@@ -207,8 +210,7 @@ public sealed partial class MqttConnection
             case PacketType.Connect:
                 throw new MqttProtocolException(ReasonCode.ProtocolError, "a second CONNECT [MQTT-3.1.0-2]");
             case PacketType.Auth:
-                MqttDecoder.DecodeAuth(frame, Version);
-                throw new MqttProtocolException(ReasonCode.ProtocolError, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
+                return new ValueTask(HandleReauthenticationAsync(MqttDecoder.DecodeAuth(frame, Version)));
             default:
                 throw new MqttProtocolException(ReasonCode.ProtocolError, $"a client may not send {frame.Type}");
         }

@@ -10,10 +10,12 @@ public sealed class MqttConnectionHandler(
     ConnectionRegistry registry,
     ConnectionIds ids,
     IOptions<GatewayOptions> options,
+    IEnumerable<IEnhancedAuthenticator> authenticators,
     ILoggerFactory loggerFactory) : ConnectionHandler
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<MqttConnection>();
+    private readonly Dictionary<string, IEnhancedAuthenticator> _authenticators = authenticators.ToDictionary(a => a.Method, StringComparer.Ordinal);
 
     public override Task OnConnectedAsync(ConnectionContext connection) =>
-        new MqttConnection(connection, grains, endpoint, registry, options.Value, ids.Next(), _logger).RunAsync();
+        new MqttConnection(connection, grains, endpoint, registry, options.Value, ids.Next(), _logger) { Authenticators = _authenticators }.RunAsync();
 }

@@ -13,6 +13,9 @@ public static class GatewayHosting
     {
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section)).Validate(
+            o => o.PasswordFile is not { Length: > 0 } path || File.Exists(path), "Mqtt:Auth:PasswordFile names a file that does not exist.").ValidateOnStart();
+        services.AddSingleton<IEnhancedAuthenticator, ScramSha256Authenticator>();
         services.AddSingleton<ConnectionIds>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<GatewayObserver>();
@@ -50,6 +53,13 @@ public static class GatewayHosting
         if (options.Http.Enabled)
         {
             kestrel.Listen(IPAddress.Parse(options.Http.Address), options.Http.Port);
+        }
+
+        if (!options.Tcp.Enabled && !options.Http.Enabled)
+        {
+            // Kestrel with no endpoint binds localhost:5000, and a second such silo on the machine would fail to
+            // start: a port of the system's choosing on loopback serves nothing and collides with nothing.
+            kestrel.Listen(IPAddress.Loopback, 0);
         }
     }
 }
