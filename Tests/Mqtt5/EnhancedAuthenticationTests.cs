@@ -92,6 +92,19 @@ public sealed class EnhancedAuthenticationTests(AuthBrokerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task A_failed_re_authentication_ends_the_connection_with_0x87()
+    {
+        await using var client = await RawMqttClient.OpenAsync(_port);
+        Assert.Equal(ReasonCode.Success, (await ScramConnectAsync(client, new ScramClient(AuthBrokerFixture.User, AuthBrokerFixture.Password))).ReasonCode);
+
+        var wrong = new ScramClient(AuthBrokerFixture.User, "not it");
+        await client.SendAsync(w => MqttEncoder.WriteAuth(w, new AuthPacket { ReasonCode = ReasonCode.ReAuthenticate, AuthenticationMethod = Method, AuthenticationData = wrong.ClientFirst() }));
+        var challenge = MqttDecoder.DecodeAuth((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
+        await client.SendAsync(w => MqttEncoder.WriteAuth(w, new AuthPacket { ReasonCode = ReasonCode.ContinueAuthentication, AuthenticationMethod = Method, AuthenticationData = wrong.ClientFinal(challenge.AuthenticationData!) }));
+        Assert.Equal(ReasonCode.NotAuthorized, (await client.ReadDisconnectAsync()).ReasonCode);
+    }
+
+    [Fact]
     public async Task AUTH_from_a_client_that_did_not_authenticate_in_CONNECT_is_a_protocol_error()
     {
         await using var client = await RawMqttClient.OpenAsync(_port);

@@ -109,4 +109,36 @@ public sealed class ReasonCodeTests(ConfiguredBrokerFixture fixture)
         await publisher.PublishAsync(topic + "/end", "end"u8.ToArray(), QualityOfService.AtLeastOnce, 1);
         Assert.Equal("end", (await fast.ReceiveAsync("a message for a client that reads")).Text());
     }
+
+    [Fact]
+    public async Task PUBREC_says_0x10_when_no_subscription_matched_a_QoS_2_message()
+    {
+        await using var client = await ConnectAsync("pub2");
+        await client.PublishAsync($"nobody/{Guid.NewGuid():N}", "x"u8.ToArray(), QualityOfService.ExactlyOnce, 1);
+        var ack = MqttDecoder.DecodeAck((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
+        Assert.Equal((PacketType.PubRec, ReasonCode.NoMatchingSubscribers), (ack.Type, ack.ReasonCode));
+    }
+
+    [Fact]
+    public async Task A_payload_that_is_not_the_UTF8_it_claims_gets_PUBREC_0x99_at_QoS_2_and_DISCONNECT_0x99_at_QoS_0()
+    {
+        var notUtf8 = new byte[] { 0xC3, 0x28 };
+        var utf8 = new PublishProperties { PayloadFormatIndicator = 1 };
+        await using var client = await ConnectAsync("fmt");
+        await client.PublishAsync("reason/format", notUtf8, QualityOfService.ExactlyOnce, 1, utf8);
+        var ack = MqttDecoder.DecodeAck((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
+        Assert.Equal((PacketType.PubRec, ReasonCode.PayloadFormatInvalid), (ack.Type, ack.ReasonCode));
+
+        await client.PublishAsync("reason/format", notUtf8, QualityOfService.AtMostOnce, properties: utf8);
+        Assert.Equal(ReasonCode.PayloadFormatInvalid, (await client.ReadDisconnectAsync()).ReasonCode);
+    }
+
+    [Fact]
+    public async Task UNSUBACK_says_0x8F_for_an_invalid_filter()
+    {
+        await using var client = await ConnectAsync("unsub");
+        await client.SendAsync(w => MqttEncoder.WriteUnsubscribe(w, new UnsubscribePacket { PacketId = 3, Filters = ["a/#/b"] }, MqttProtocolVersion.V500));
+        var unsubAck = MqttDecoder.DecodeUnsubAck((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
+        Assert.Equal([ReasonCode.TopicFilterInvalid], unsubAck.ReasonCodes);
+    }
 }
