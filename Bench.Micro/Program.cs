@@ -1,3 +1,5 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using OrleansMqtt.Bench.Micro.HotPath;
 
@@ -15,4 +17,6 @@ if (args is ["--allocations"])
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(OrleansMqtt.Bench.Micro.HotPathBenchmarks).Assembly).Run(args);
+// Case names in full: BenchmarkDotNet shortens parameter values past 20 characters by default.
+var config = DefaultConfig.Instance.WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
+BenchmarkSwitcher.FromAssembly(typeof(OrleansMqtt.Bench.Micro.HotPathBenchmarks).Assembly).Run(args, config);
