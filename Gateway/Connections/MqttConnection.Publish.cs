@@ -95,7 +95,7 @@ public sealed partial class MqttConnection
         // Acknowledgements keep the order of the PUBLISH packets: what came before is answered first.
         await FlushBatchAsync();
         var type = qos == QualityOfService.AtLeastOnce ? PacketType.PubAck : PacketType.PubRec;
-        Enqueue(Outbound.ForAck(new PacketIdAck(type, packetId, ReasonCode.PayloadFormatInvalid)));
+        Enqueue(Outbound.ForAck(new PacketIdAck(type, packetId, ReasonCode.PayloadFormatInvalid, Problem("payload is not UTF-8 although its Payload Format Indicator says so"))));
     }
 
     /// <summary>
@@ -286,7 +286,8 @@ public sealed partial class MqttConnection
         await FlushBatchAsync();
         _awaitingRelease.Remove(release.PacketId);
         var reason = await RetryAsync(() => _session!.Release(Id, release.PacketId), "a PUBREL");
-        Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, release.PacketId, Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success)));
+        var code = Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success;
+        Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, release.PacketId, code, code == ReasonCode.PacketIdentifierNotFound ? Problem("no QoS 2 message awaits PUBREL with this packet id") : null)));
     }
 
     private void AddClientAck(PacketIdAck ack) => _acks.Add(new ClientAck((byte)ack.Type, ack.PacketId, (byte)ack.ReasonCode));

@@ -23,7 +23,9 @@ public sealed partial class MqttConnection
         }
 
         // SUBACK first, then the retained messages the new subscriptions match.
-        Enqueue(Outbound.ForPacket(new SubAckPacket { PacketId = packet.PacketId, ReasonCodes = codes }));
+        var refused = codes.Count(c => (byte)c >= 0x80);
+        var why = refused == 0 ? null : Problem($"{refused} of {codes.Length} topic filters refused");
+        Enqueue(Outbound.ForPacket(new SubAckPacket { PacketId = packet.PacketId, ReasonCodes = codes, ReasonString = why }));
         foreach (var delivery in result.Retained)
         {
             Send(delivery);

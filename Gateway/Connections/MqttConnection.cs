@@ -87,6 +87,12 @@ public sealed partial class MqttConnection
         }
     }
 
+    /// <summary>
+    /// A Reason String for an acknowledgement: v5 only, and only when the client did not set Request Problem
+    /// Information to 0 [MQTT-3.1.2-29].
+    /// </summary>
+    private string? Problem(string why) => Version == MqttProtocolVersion.V500 && _requestProblemInformation ? why : null;
+
     /// <summary>Starts closing: v5 clients get DISCONNECT with the reason first. Safe from any thread.</summary>
     public void Close(ReasonCode reason, string why, string? serverReference = null)
     {

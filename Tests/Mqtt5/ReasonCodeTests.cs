@@ -50,6 +50,7 @@ public sealed class ReasonCodeTests(ConfiguredBrokerFixture fixture)
         await client.SubscribeAsync(1, new TopicSubscription("reason/#/bad", QualityOfService.AtLeastOnce), new TopicSubscription("reason/good", QualityOfService.ExactlyOnce));
         var subAck = MqttDecoder.DecodeSubAck((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
         Assert.Equal([ReasonCode.TopicFilterInvalid, ReasonCode.GrantedQoS2], subAck.ReasonCodes);
+        Assert.Equal("1 of 2 topic filters refused", subAck.ReasonString);
     }
 
     [Fact]
@@ -59,6 +60,7 @@ public sealed class ReasonCodeTests(ConfiguredBrokerFixture fixture)
         await client.SendAsync(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRel, 99), MqttProtocolVersion.V500));
         var ack = MqttDecoder.DecodeAck((await client.ReadFrameAsync()).Frame, MqttProtocolVersion.V500);
         Assert.Equal((PacketType.PubComp, ReasonCode.PacketIdentifierNotFound), (ack.Type, ack.ReasonCode));
+        Assert.False(string.IsNullOrEmpty(ack.ReasonString));
     }
 
     [Fact]
