@@ -28,7 +28,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<EmbeddedBroker> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<EmbeddedBroker> StartAsync(IDictionary<string, string?>? settings = null, Action<ISiloBuilder>? configureSilo = null)
     {
         var ports = FreePorts.Get(3);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
@@ -49,7 +49,11 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleans(silo => silo.AddMqttSilo(builder.Configuration));
+        builder.UseOrleans(silo =>
+        {
+            silo.AddMqttSilo(builder.Configuration);
+            configureSilo?.Invoke(silo);
+        });
         builder.AddMqttGateway();
         var app = builder.Build();
         await app.StartAsync();

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.DependencyInjection;
+using System.Collections.Concurrent;
+using Orleans.Storage;
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Tests.Durability;
+
+/// <summary>Wraps the silo's "mqtt" grain storage and counts writes per state name, to measure write amplification.</summary>
+public sealed class CountingGrainStorage(IGrainStorage inner) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+{
+    public ConcurrentDictionary<string, int> Writes { get; } = new();
+
+    public int TotalWrites => Writes.Values.Sum();
+
+    /// <summary>Replaces the registered "mqtt" storage with a counting wrapper around it.</summary>
+    public static void Install(ISiloBuilder silo, Action<CountingGrainStorage> created)
+    {
+        var original = silo.Services.Last(d => d.IsKeyedService && Equals(d.ServiceKey, StorageNames.Mqtt) && d.ServiceType == typeof(IGrainStorage));
+        silo.Services.Remove(original);
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Mqtt, (services, key) =>
+        {
+            var counting = new CountingGrainStorage((IGrainStorage)original.KeyedImplementationFactory!(services, key));
+            created(counting);
+            return counting;
+        });
+    }
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        Writes.AddOrUpdate(stateName, 1, (_, n) => n + 1);
+        return inner.WriteStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+
+    public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
+}

@@ -1,0 +1,144 @@
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using OrleansMqtt.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrleansMqtt.Tests.Durability;
+
+/// <summary>The embedded broker on Azure Table or Blob storage (Azurite), stopped and started again.</summary>
+public sealed class DurableStorageTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("AzureTable")]
+    [InlineData("AzureBlob")]
+    public async Task A_restarted_broker_has_its_persistent_sessions_queued_and_retained_messages_and_subscriptions(string persistence)
+    {
+        var settings = await SettingsAsync(persistence);
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var clientId = $"durable-{id}";
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using (var sleeper = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(true).WithSessionExpiryInterval(3600)))
+            {
+                await sleeper.SubscribeAsync($"durable/{id}/#", MqttQualityOfServiceLevel.ExactlyOnce);
+                await sleeper.DisconnectAsync();
+            }
+
+            await broker.Grains.WaitUntilOfflineAsync(clientId);
+            await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
+            for (var i = 0; i < 3; i++)
+            {
+                await publisher.PublishAsync($"durable/{id}/q", $"queued {i}", MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+
+            await publisher.PublishAsync($"durable/{id}/q", "queued at QoS 2", MqttQualityOfServiceLevel.ExactlyOnce);
+            await publisher.PublishAsync($"retained/{id}/state", "retained", MqttQualityOfServiceLevel.AtLeastOnce, retain: true);
+        }
+
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using var sleeper = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600));
+            Assert.True(sleeper.ConnectResult.IsSessionPresent, "the persistent session did not survive the restart");
+            var received = new List<string>();
+            for (var i = 0; i < 4; i++)
+            {
+                received.Add((await sleeper.ReceiveAsync("the messages queued before the restart")).Text());
+            }
+
+            Assert.Equal(["queued 0", "queued 1", "queued 2", "queued at QoS 2"], received);
+
+            await using var late = await TestClient.ConnectAsync(broker.Port, $"late-{id}", MqttProtocolVersion.V500);
+            await late.SubscribeAsync($"retained/{id}/#", MqttQualityOfServiceLevel.AtLeastOnce);
+            Assert.Equal("retained", (await late.ReceiveAsync("the retained message stored before the restart")).Text());
+            await late.PublishAsync($"durable/{id}/new", "after the restart", MqttQualityOfServiceLevel.AtLeastOnce);
+            Assert.Equal("after the restart", (await sleeper.ReceiveAsync("a message routed by the subscription index stored before the restart")).Text());
+        }
+    }
+
+    /// <summary>
+    /// Storage writes per message, group commit included: QoS 1 messages published concurrently to persistent
+    /// subscribers, online and offline. Prints the figures; fails only if group commit stopped sharing writes.
+    /// </summary>
+    [Fact]
+    public async Task Write_amplification_of_QoS_1_to_persistent_sessions()
+    {
+        const int messages = 200;
+        const int subscribers = 5;
+        CountingGrainStorage? storage = null;
+        var settings = await SettingsAsync("AzureTable");
+        await using var broker = await EmbeddedBroker.StartAsync(settings, silo => CountingGrainStorage.Install(silo, s => storage = s));
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var online = new List<TestClient>();
+        for (var i = 0; i < subscribers; i++)
+        {
+            var client = await TestClient.ConnectAsync(broker.Port, $"wa-{id}-{i}", MqttProtocolVersion.V500, o => o.WithCleanStart(true).WithSessionExpiryInterval(3600));
+            await client.SubscribeAsync($"wa/{id}", MqttQualityOfServiceLevel.AtLeastOnce);
+            online.Add(client);
+        }
+
+        await using var publisher = await TestClient.ConnectAsync(broker.Port, $"wa-pub-{id}", MqttProtocolVersion.V500);
+        var before = storage!.TotalWrites;
+        await PublishConcurrentlyAsync(publisher, $"wa/{id}", messages);
+        foreach (var client in online)
+        {
+            for (var n = 0; n < messages; n++)
+            {
+                await client.ReceiveAsync($"message {n} of {messages}");
+            }
+        }
+
+        // The last PUBACKs reach the sessions shortly after the last message: wait for their writes to settle.
+        await broker.Grains.WaitForSessionAsync($"wa-{id}-{subscribers - 1}", s => s.InFlight == 0, "had every message acknowledged");
+        var onlineWrites = storage.TotalWrites - before;
+
+        foreach (var client in online)
+        {
+            await client.DisconnectAsync();
+        }
+
+        for (var i = 0; i < subscribers; i++)
+        {
+            await broker.Grains.WaitUntilOfflineAsync($"wa-{id}-{i}");
+        }
+
+        before = storage.TotalWrites;
+        await PublishConcurrentlyAsync(publisher, $"wa/{id}", messages);
+        var offlineWrites = storage.TotalWrites - before;
+
+        var perDeliveryOnline = (double)onlineWrites / (messages * subscribers);
+        var perDeliveryOffline = (double)offlineWrites / (messages * subscribers);
+        output.WriteLine($"{messages} QoS 1 messages to {subscribers} persistent sessions, Azure Table on Azurite:");
+        output.WriteLine($"  online (delivery + PUBACK): {onlineWrites} writes, {perDeliveryOnline:F2} per delivered copy, {(double)onlineWrites / messages:F2} per published message");
+        output.WriteLine($"  offline (queued):           {offlineWrites} writes, {perDeliveryOffline:F2} per queued copy, {(double)offlineWrites / messages:F2} per published message");
+        output.WriteLine($"  by state: {string.Join(", ", storage.Writes.Select(w => $"{w.Key}={w.Value}"))}");
+
+        // Without group commit every copy costs two writes online (store, acknowledge) and one offline.
+        Assert.True(perDeliveryOnline <= 2.0, $"{perDeliveryOnline:F2} writes per delivered copy");
+        Assert.True(perDeliveryOffline <= 1.0, $"{perDeliveryOffline:F2} writes per queued copy");
+        foreach (var client in online)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    /// <summary>Many QoS 1 messages in flight at once, within the broker's Receive Maximum (100).</summary>
+    private static async Task PublishConcurrentlyAsync(TestClient publisher, string topic, int count)
+    {
+        for (var start = 0; start < count; start += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(start, Math.Min(50, count - start)).Select(n => publisher.PublishAsync(topic, n.ToString(), MqttQualityOfServiceLevel.AtLeastOnce)));
+        }
+    }
+
+    private static async Task<Dictionary<string, string?>> SettingsAsync(string persistence)
+    {
+        var azurite = await Azurite.SharedAsync();
+        return new Dictionary<string, string?>
+        {
+            ["Orleans:ServiceId"] = "durable-" + Guid.NewGuid().ToString("N"),
+            ["Orleans:Persistence"] = persistence,
+            ["Orleans:Reminders"] = "AzureTable",
+            ["Azure:Storage:ConnectionString"] = azurite.ConnectionString,
+        };
+    }
+}
