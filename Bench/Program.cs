@@ -39,5 +39,7 @@ if (options.Unused.Any())
     return 2;
 }
 
+// The machine may be shared: the load average at the end says how much else was running.
+report.Add("load_avg_1m", double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 Console.WriteLine(report.ToJson());
 return 0;
