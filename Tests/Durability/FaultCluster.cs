@@ -24,10 +24,9 @@ public sealed class FaultCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var azurite = await Azurite.SharedAsync();
-        var ports = FreePorts.Get(6);
-        _siloPorts = [ports[0], ports[1]];
-        _gatewayPorts = [ports[2], ports[3]];
-        MqttPorts = [ports[4], ports[5]];
+        _siloPorts = new int[2];
+        _gatewayPorts = new int[2];
+        MqttPorts = new int[2];
         var id = Guid.NewGuid().ToString("N")[..12];
         _common = new Dictionary<string, string>
         {
@@ -54,8 +53,16 @@ public sealed class FaultCluster : IAsyncLifetime
         await Task.WhenAll(Enumerable.Range(0, 2).Where(i => _gateways[i] is null).Select(StartGatewayAsync));
     }
 
+    /// <summary>
+    /// Starts silo <paramref name="index"/> on ports of its own, new ones on every start: a port whose listener just
+    /// died can be taken meanwhile (a client retrying a connection to it can even end up connected to itself).
+    /// Gateways find silos in the membership table, so nothing needs the old ports.
+    /// </summary>
     public async Task StartSiloAsync(int index)
     {
+        var ports = FreePorts.Get(2);
+        _siloPorts[index] = ports[0];
+        _gatewayPorts[index] = ports[1];
         var env = new Dictionary<string, string>(_common)
         {
             ["Orleans__Persistence"] = "AzureTable",
@@ -77,8 +84,10 @@ public sealed class FaultCluster : IAsyncLifetime
         _silos[index] = await BrokerProcess.StartAsync("Silo", env);
     }
 
+    /// <summary>Starts gateway <paramref name="index"/> on a new MQTT port, for the reason given at <see cref="StartSiloAsync"/>.</summary>
     public async Task StartGatewayAsync(int index)
     {
+        MqttPorts[index] = FreePorts.Get(1)[0];
         var env = new Dictionary<string, string>(_common)
         {
             ["Mqtt__Tcp__Port"] = MqttPorts[index].ToString(),
