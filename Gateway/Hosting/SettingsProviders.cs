@@ -7,6 +7,7 @@ using OrleansMqtt.Gateway;
 [assembly: RegisterProvider("Default", "Clustering", "Silo", typeof(ChosenBySettings))]
 [assembly: RegisterProvider("Default", "Clustering", "Client", typeof(ChosenBySettings))]
 [assembly: RegisterProvider("Default", "Reminders", "Silo", typeof(ChosenBySettings))]
+[assembly: RegisterProvider("Default", "Reminders", "Client", typeof(ChosenBySettings))]
 
 namespace OrleansMqtt.Gateway;
 
