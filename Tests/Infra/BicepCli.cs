@@ -48,7 +48,7 @@ public static class BicepCli
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await output, await errors);
     }
