@@ -20,7 +20,7 @@ public static partial class MqttDecoder
             throw new ArgumentException($"Expected PUBACK, PUBREC, PUBREL or PUBCOMP, got {frame.Type}.", nameof(frame));
         }
 
-        string name = frame.Type.ToString().ToUpperInvariant();
+        string name = PacketNames.Of(frame.Type);
         var reader = new SequenceReader<byte>(frame.Body);
         ushort packetId = ReadPacketId(ref reader, name);
         if (!IsV5(version) || reader.End)

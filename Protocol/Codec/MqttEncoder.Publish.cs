@@ -50,7 +50,7 @@ public static partial class MqttEncoder
             throw new ArgumentException($"{packet.Type} is not PUBACK, PUBREC, PUBREL or PUBCOMP.", nameof(packet));
         }
 
-        RequirePacketId(packet.PacketId, packet.Type.ToString());
+        RequirePacketId(packet.PacketId, PacketNames.Of(packet.Type));
 
         // PUBREL's fixed header flags are 0010 [MQTT-3.6.1-1].
         byte firstByte = FirstByte(packet.Type, packet.Type == PacketType.PubRel ? 0b0010 : 0);
