@@ -15,3 +15,14 @@ public sealed record Delivery(
     [property: Id(5)] bool Retain,
     [property: Id(6)] uint[]? SubscriptionIds = null,
     [property: Id(7)] bool IsRelease = false);
+
+/// <summary>
+/// A message routed to one session by a topic grain: the QoS and retain flag the session's subscriptions grant it,
+/// and the identifiers of those subscriptions. A topic grain sends a session all of a batch's messages in one call.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mqtt.RoutedMessage")]
+public readonly record struct RoutedMessage(
+    [property: Id(0)] MqttMessage Message,
+    [property: Id(1)] byte Qos,
+    [property: Id(2)] bool Retain,
+    [property: Id(3)] uint[]? SubscriptionIds);

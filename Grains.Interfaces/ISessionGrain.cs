@@ -50,6 +50,14 @@ public interface ISessionGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Deliver")]
     Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia);
 
+    /// <summary>
+    /// Messages of one published batch that matched the session's (non-shared) subscriptions, in publish order.
+    /// Returns when the QoS 1/2 ones are held by the session (durably, for a persistent session), as
+    /// <see cref="Deliver"/> does for one message; one call per session per batch instead of one per message.
+    /// </summary>
+    [AlwaysInterleave, Alias("DeliverMany")]
+    Task DeliverMany(RoutedMessage[] messages);
+
     [ReadOnly, AlwaysInterleave, Alias("GetInfo")]
     Task<SessionInfo> GetInfo();
 }

@@ -19,15 +19,15 @@ public sealed class TopicGrain(
     // Round-robin position per shared subscription ($share/{group}/{filter}) that matches this topic.
     private readonly Dictionary<string, int> _nextMember = [];
     private string[]? _partitions;
+    private RoutingPlan? _plan;
 
     private string TopicName => this.GetPrimaryKeyString();
 
     public async Task<int> Publish(MqttMessage[] messages)
     {
-        var wildcard = await GetWildcardMatchesAsync();
-        var subscribers = stored.State.Subscribers;
-        var matched = subscribers.Count + wildcard.Sum(m => m.Length);
+        var plan = await GetPlanAsync();
         var deliveries = new List<Task>();
+        var perTarget = plan.Targets.Length == 0 ? null : new List<RoutedMessage>?[plan.Targets.Length];
         var retainedChanged = false;
         foreach (var message in messages)
         {
@@ -37,7 +37,26 @@ public sealed class TopicGrain(
                 retainedChanged = true;
             }
 
-            Route(message, subscribers, wildcard, deliveries);
+            for (var i = 0; i < plan.Targets.Length; i++)
+            {
+                if (plan.Targets[i].Route(message) is { } routed)
+                {
+                    (perTarget![i] ??= new List<RoutedMessage>(messages.Length)).Add(routed);
+                }
+            }
+
+            foreach (var (sharedFilter, members) in plan.Shared)
+            {
+                deliveries.Add(DeliverToOneMemberAsync(sharedFilter, members, message, null));
+            }
+        }
+
+        for (var i = 0; perTarget is not null && i < perTarget.Length; i++)
+        {
+            if (perTarget[i] is { } routed)
+            {
+                deliveries.Add(plan.Targets[i].Session.DeliverMany([.. routed]));
+            }
         }
 
         if (retainedChanged)
@@ -46,12 +65,13 @@ public sealed class TopicGrain(
         }
 
         await Task.WhenAll(deliveries);
-        return matched;
+        return plan.Matched;
     }
 
     public async Task<MqttMessage?> Subscribe(Subscriber subscriber)
     {
         stored.State.Subscribers[subscriber.Key] = subscriber;
+        _plan = null;
         await stored.WriteStateAsync();
         return CurrentRetained();
     }
@@ -63,6 +83,7 @@ public sealed class TopicGrain(
             return false;
         }
 
+        _plan = null;
         await stored.WriteStateAsync();
         return true;
     }
@@ -120,62 +141,19 @@ public sealed class TopicGrain(
     }
 
     /// <summary>
-    /// Each subscribing session gets one copy, at the highest QoS of its matching subscriptions, with every matching
-    /// subscription identifier (3.3.4). No Local subscriptions skip the publisher's own session [MQTT-3.8.3-3].
-    /// Each shared subscription that matches gives the message to one of its members (4.8.2).
+    /// Who gets a message published here, worked out once for the current subscribers and wildcard answers rather than
+    /// per message: built again when either changes.
     /// </summary>
-    private void Route(MqttMessage message, Dictionary<string, Subscriber> exact, WildcardMatch[][] wildcard, List<Task> deliveries)
+    private async Task<RoutingPlan> GetPlanAsync()
     {
-        Dictionary<string, Target>? targets = null;
-        Dictionary<string, List<Subscriber>>? shared = null;
-        foreach (var subscriber in exact.Values)
+        var wildcard = await GetWildcardMatchesAsync();
+        if (_plan is { } plan && plan.IsFor(wildcard))
         {
-            Collect(ref targets, ref shared, message, TopicName, subscriber);
+            return plan;
         }
 
-        foreach (var partition in wildcard)
-        {
-            foreach (var match in partition)
-            {
-                Collect(ref targets, ref shared, message, match.Filter, match.Subscriber);
-            }
-        }
-
-        if (targets is not null)
-        {
-            foreach (var (clientId, target) in targets)
-            {
-                var qos = Math.Min(message.Qos, target.Qos);
-                var session = GrainFactory.GetGrain<ISessionGrain>(clientId);
-                deliveries.Add(session.Deliver(message, qos, target.Retain, target.SubscriptionIds?.ToArray(), null));
-            }
-        }
-
-        if (shared is not null)
-        {
-            foreach (var (sharedFilter, members) in shared)
-            {
-                deliveries.Add(DeliverToOneMemberAsync(sharedFilter, members, message, null));
-            }
-        }
-    }
-
-    private static void Collect(ref Dictionary<string, Target>? targets, ref Dictionary<string, List<Subscriber>>? shared, MqttMessage message, string filter, Subscriber subscriber)
-    {
-        if (subscriber.ShareGroup is { } group)
-        {
-            shared ??= new Dictionary<string, List<Subscriber>>(StringComparer.Ordinal);
-            var key = $"$share/{group}/{filter}";
-            if (!shared.TryGetValue(key, out var members))
-            {
-                shared[key] = members = [];
-            }
-
-            members.Add(subscriber);
-            return;
-        }
-
-        Add(ref targets, message, subscriber);
+        _plan = plan = RoutingPlan.Build(stored.State.Subscribers, wildcard, TopicName, GrainFactory);
+        return plan;
     }
 
     /// <summary>
@@ -204,33 +182,6 @@ public sealed class TopicGrain(
         }
 
         logger.LogWarning("No member of {SharedSubscription} could take a message on {Topic}", sharedFilter, TopicName);
-    }
-
-    private static void Add(ref Dictionary<string, Target>? targets, MqttMessage message, Subscriber subscriber)
-    {
-        if (subscriber.NoLocal && subscriber.ClientId == message.PublisherId)
-        {
-            return;
-        }
-
-        targets ??= new Dictionary<string, Target>(StringComparer.Ordinal);
-        // Messages routed to existing subscriptions have RETAIN cleared unless Retain As Published [MQTT-3.3.1-9, 3.3.1-12].
-        var retain = message.Retain && subscriber.RetainAsPublished;
-        if (targets.TryGetValue(subscriber.ClientId, out var target))
-        {
-            target.Qos = Math.Max(target.Qos, subscriber.MaximumQos);
-            target.Retain |= retain;
-        }
-        else
-        {
-            target = new Target { Qos = subscriber.MaximumQos, Retain = retain };
-            targets[subscriber.ClientId] = target;
-        }
-
-        if (subscriber.SubscriptionIdentifier is { } id)
-        {
-            (target.SubscriptionIds ??= []).Add(id);
-        }
     }
 
     private async Task SaveRetainedAsync()
@@ -280,11 +231,4 @@ public sealed class TopicGrain(
     }
 
     private sealed record CachedMatches(WildcardMatch[] Matches, DateTime FetchedAtUtc);
-
-    private sealed class Target
-    {
-        public byte Qos;
-        public bool Retain;
-        public List<uint>? SubscriptionIds;
-    }
 }

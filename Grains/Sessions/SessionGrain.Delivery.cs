@@ -12,35 +12,81 @@ public sealed partial class SessionGrain
             return false;
         }
 
-        if (!FirstDelivery(message))
+        if (FirstDelivery(message))
         {
-            return true;
+            var pending = new PendingDeliveries();
+            Accept(new QueuedMessage(message, qos, retain, subscriptionIds, sharedVia), ref pending);
+            await pending.CompleteAsync(this);
         }
 
-        var queued = new QueuedMessage(message, qos, retain, subscriptionIds, sharedVia);
+        return true;
+    }
+
+    public Task DeliverMany(RoutedMessage[] messages)
+    {
+        if (!State.Exists)
+        {
+            return Task.CompletedTask;
+        }
+
+        var pending = new PendingDeliveries();
+        foreach (var routed in messages)
+        {
+            if (FirstDelivery(routed.Message))
+            {
+                Accept(new QueuedMessage(routed.Message, routed.Qos, routed.Retain, routed.SubscriptionIds, null), ref pending);
+            }
+        }
+
+        return pending.CompleteAsync(this);
+    }
+
+    /// <summary>
+    /// Sends a message now when the connection and the in-flight window allow, or queues it. A persistent session's
+    /// QoS 1/2 message waits until the session has stored it, and every message after it in the same call waits
+    /// with it, so that the client sees them in the order they were published.
+    /// </summary>
+    private void Accept(QueuedMessage queued, ref PendingDeliveries pending)
+    {
+        var qos = queued.Qos;
         if (State.Connection is { } connection)
         {
             if (qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
             {
                 var delivery = Start(queued, connection);
-                if (qos > 0 && IsPersistent)
+                if ((qos > 0 && IsPersistent) || pending.AfterCommit is not null)
                 {
-                    await SendWhenStoredAsync(connection, delivery);
-                    return true;
+                    pending.Connection = connection;
+                    (pending.AfterCommit ??= []).Add(delivery);
+                }
+                else
+                {
+                    _batcher.Send(connection, delivery);
                 }
 
-                _batcher.Send(connection, delivery);
-                return true;
+                return;
             }
         }
         else if (qos == 0 && !_options.QueueQos0WhileOffline)
         {
-            return true;
+            return;
         }
 
         Enqueue(queued);
-        await SaveAsync();
-        return true;
+        pending.Save = true;
+    }
+
+    /// <summary>What <see cref="Accept"/> left to do once a call's messages are all taken.</summary>
+    private struct PendingDeliveries
+    {
+        public bool Save;
+        public ConnectionRef? Connection;
+        public List<Delivery>? AfterCommit;
+
+        public readonly Task CompleteAsync(SessionGrain session) =>
+            AfterCommit is not null ? session.SendWhenStoredAsync(Connection!, AfterCommit)
+            : Save ? session.SaveAsync()
+            : Task.CompletedTask;
     }
 
     public async Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks)
@@ -53,7 +99,7 @@ public sealed partial class SessionGrain
         var changed = false;
         foreach (var ack in acks)
         {
-            var index = State.InFlight.FindIndex(m => m.PacketId == ack.PacketId);
+            var index = IndexInFlight(ack.PacketId);
             if (index < 0)
             {
                 continue;
@@ -161,10 +207,10 @@ public sealed partial class SessionGrain
     private void FillWindow(ConnectionRef connection, List<Delivery> output)
     {
         var now = DateTime.UtcNow;
-        while (State.Queue.Count > 0 && State.InFlight.Count < _receiveMaximum)
+        var taken = 0;
+        while (taken < State.Queue.Count && State.InFlight.Count < _receiveMaximum)
         {
-            var next = State.Queue[0];
-            State.Queue.RemoveAt(0);
+            var next = State.Queue[taken++];
 
             // A queued message whose expiry passed is deleted, not delivered (3.3.2.3.3).
             if (!next.Message.IsExpired(now))
@@ -172,6 +218,8 @@ public sealed partial class SessionGrain
                 output.Add(Start(next, connection));
             }
         }
+
+        State.Queue.RemoveRange(0, taken);
     }
 
     /// <summary>Makes the PUBLISH for a message: QoS 1/2 get a packet id and stay in flight until acknowledged.</summary>
@@ -215,10 +263,24 @@ public sealed partial class SessionGrain
         {
             var id = State.LastPacketId == ushort.MaxValue ? (ushort)1 : (ushort)(State.LastPacketId + 1);
             State.LastPacketId = id;
-            if (!State.InFlight.Exists(m => m.PacketId == id))
+            if (IndexInFlight(id) < 0)
             {
                 return id;
             }
         }
+    }
+
+    private int IndexInFlight(ushort packetId)
+    {
+        var inFlight = State.InFlight;
+        for (var i = 0; i < inFlight.Count; i++)
+        {
+            if (inFlight[i].PacketId == packetId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }

@@ -100,12 +100,15 @@ public sealed partial class SessionGrain
     /// Sends a QoS 1/2 message to a persistent session's client only once the session has stored it: a client never
     /// holds a message that a crash could make the session forget and send again as a new message.
     /// </summary>
-    private async Task SendWhenStoredAsync(ConnectionRef connection, Delivery delivery)
+    private async Task SendWhenStoredAsync(ConnectionRef connection, List<Delivery> deliveries)
     {
         await _commit.CommitAsync();
         if (State.Connection?.ConnectionId == connection.ConnectionId)
         {
-            _batcher.Send(connection, delivery);
+            foreach (var delivery in deliveries)
+            {
+                _batcher.Send(connection, delivery);
+            }
         }
 
         // Otherwise the connection changed meanwhile; the message is in flight and the new connection gets it again.
