@@ -27,6 +27,11 @@ public static class HotPathCases
         ["decode.publish.qos0.v311"] = () => Decode(w => MqttEncoder.WritePublish(w, Publish(QualityOfService.AtMostOnce), MqttProtocolVersion.V311), f => MqttDecoder.DecodePublish(f, MqttProtocolVersion.V311)),
         ["decode.publish.qos1.v311"] = () => Decode(w => MqttEncoder.WritePublish(w, Publish(QualityOfService.AtLeastOnce), MqttProtocolVersion.V311), f => MqttDecoder.DecodePublish(f, MqttProtocolVersion.V311)),
         ["decode.publish.qos1.v5"] = () => Decode(w => MqttEncoder.WritePublish(w, Publish(QualityOfService.AtLeastOnce), MqttProtocolVersion.V500), f => MqttDecoder.DecodePublish(f, MqttProtocolVersion.V500)),
+        ["decode.publish.qos1.v311.same-topic"] = () =>
+        {
+            var topics = new TopicNameCache();
+            return Decode(w => MqttEncoder.WritePublish(w, Publish(QualityOfService.AtLeastOnce), MqttProtocolVersion.V311), f => MqttDecoder.DecodePublish(f, MqttProtocolVersion.V311, topics));
+        },
         ["decode.puback.v311"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42), MqttProtocolVersion.V311), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V311)),
         ["decode.puback.v5"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42), MqttProtocolVersion.V500), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V500)),
         ["decode.pubrel.v311"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRel, 42), MqttProtocolVersion.V311), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V311)),
@@ -130,13 +135,17 @@ public static class HotPathCases
 
     private static SubscribePacket Subscribe() => new() { PacketId = 7, Subscriptions = [new TopicSubscription("sensors/+/temperature", QualityOfService.AtLeastOnce)] };
 
-    /// <summary>What the gateway does per inbound PUBLISH before the grain call: decode, then map to a message.</summary>
+    /// <summary>
+    /// What the gateway does per inbound PUBLISH before the grain call: decode (a device repeating its topic), then map
+    /// to a message.
+    /// </summary>
     private static Action Inbound(MqttProtocolVersion version)
     {
         var frame = FrameOf(Encode(w => MqttEncoder.WritePublish(w, Publish(QualityOfService.AtLeastOnce), version)));
+        var topics = new TopicNameCache();
         return () =>
         {
-            var packet = MqttDecoder.DecodePublish(frame, version);
+            var packet = MqttDecoder.DecodePublish(frame, version, topics);
             MessageMapping.ToMessage(packet, packet.Topic, "sensor-000042");
         };
     }

@@ -19,6 +19,7 @@ public sealed partial class MqttConnection
     private readonly GatewayEndpoint _endpoint;
     private readonly ConnectionRegistry _registry;
     private readonly GatewayOptions _options;
+    private readonly TopicNameCache _topicNames = new();
     private readonly ILogger _logger;
     private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
@@ -194,7 +195,7 @@ public sealed partial class MqttConnection
         switch (frame.Type)
         {
             case PacketType.Publish:
-                return HandlePublishAsync(MqttDecoder.DecodePublish(frame, Version));
+                return HandlePublishAsync(MqttDecoder.DecodePublish(frame, Version, _topicNames));
             case PacketType.PubAck:
             case PacketType.PubRec:
             case PacketType.PubComp:

@@ -12,6 +12,18 @@ public static partial class MqttDecoder
         ServerPublish,
     }
 
+    private static void RememberTopic(TopicNameCache? topics, string topic, ReadOnlySequence<byte> prefixed)
+    {
+        if (topics is null || prefixed.Length - 2 > TopicNameCache.MaxCachedBytes)
+        {
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[TopicNameCache.MaxCachedBytes + 2];
+        prefixed.CopyTo(utf8);
+        topics.Remember(topic, utf8[2..(int)prefixed.Length]);
+    }
+
     /// <summary>Decodes a PUBLISH (3.3) sent by a client. See the three-argument overload.</summary>
     public static PublishPacket DecodePublish(in MqttFrame frame, MqttProtocolVersion version) =>
         DecodePublish(frame, version, fromServer: false);
@@ -28,7 +40,17 @@ public static partial class MqttDecoder
     /// ProtocolError for an empty topic without a Topic Alias, Packet Identifier 0 at QoS &gt; 0, a Subscription
     /// Identifier from a client, and property rule violations; TopicAliasInvalid for Topic Alias 0 [MQTT-3.3.2-8].
     /// </exception>
-    public static PublishPacket DecodePublish(in MqttFrame frame, MqttProtocolVersion version, bool fromServer)
+    public static PublishPacket DecodePublish(in MqttFrame frame, MqttProtocolVersion version, bool fromServer) =>
+        DecodePublish(frame, version, fromServer, topics: null);
+
+    /// <summary>
+    /// Decodes a PUBLISH sent by a client, returning the same topic string as the connection's previous PUBLISH when
+    /// the topic bytes are the same (see <see cref="TopicNameCache"/>): then nothing is allocated without v5 properties.
+    /// </summary>
+    public static PublishPacket DecodePublish(in MqttFrame frame, MqttProtocolVersion version, TopicNameCache topics) =>
+        DecodePublish(frame, version, fromServer: false, topics);
+
+    private static PublishPacket DecodePublish(in MqttFrame frame, MqttProtocolVersion version, bool fromServer, TopicNameCache? topics)
     {
         RequireType(frame, PacketType.Publish);
 
@@ -46,7 +68,17 @@ public static partial class MqttDecoder
         }
 
         var reader = new SequenceReader<byte>(frame.Body);
-        string topic = reader.ReadMqttString(); // [MQTT-3.3.2-1]: a UTF-8 Encoded String, first in the variable header.
+        // [MQTT-3.3.2-1]: a UTF-8 Encoded String, first in the variable header.
+        var topicStart = reader.Position;
+        int topicLength = reader.ReadUInt16Value();
+        string topic = string.Empty;
+        bool known = topics is not null && topics.TryMatch(ref reader, topicLength, out topic);
+        if (!known)
+        {
+            reader.Rewind(2); // A miss leaves the reader just past the length; read length and string as one field.
+            topic = reader.ReadMqttString();
+        }
+
         ushort packetId = qos > 0 ? ReadPacketId(ref reader, "PUBLISH") : (ushort)0; // 3.3.2.2: only when QoS > 0.
         PublishProperties? properties = IsV5(version)
             ? ReadPublishProperties(ref reader, fromServer ? PublishPropertiesSource.ServerPublish : PublishPropertiesSource.ClientPublish)
@@ -61,10 +93,15 @@ public static partial class MqttDecoder
                 throw MqttErrors.ProtocolError("PUBLISH has an empty Topic Name and no Topic Alias [MQTT-4.7.3-1] (3.3.2.3.4).");
             }
         }
-        else if (!IsAcceptableTopicName(topic))
+        else if (!known)
         {
-            throw new MqttProtocolException(
-                ReasonCode.TopicNameInvalid, $"The PUBLISH Topic Name '{topic}' has wildcard or disallowed characters [MQTT-3.3.2-2] (1.5.4).");
+            if (!IsAcceptableTopicName(topic))
+            {
+                throw new MqttProtocolException(
+                    ReasonCode.TopicNameInvalid, $"The PUBLISH Topic Name '{topic}' has wildcard or disallowed characters [MQTT-3.3.2-2] (1.5.4).");
+            }
+
+            RememberTopic(topics, topic, frame.Body.Slice(topicStart, 2 + topicLength));
         }
 
         return new PublishPacket
