@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
+using Microsoft.Extensions.Hosting;
 
 namespace OrleansMqtt.Grains;
 
@@ -41,13 +42,17 @@ public sealed class GatewayLeaseGrain : Grain, IGatewayLeaseGrain, IRemindable
     private Task? _reminderChange;
     private bool _dirty;
     private bool _expiring;
+    private bool _deactivating;
+    private readonly CancellationToken _stopping;
 
     public GatewayLeaseGrain(
         [PersistentState("lease", StorageNames.Mqtt)] IPersistentState<GatewayLeaseState> stored,
         IOptions<LeaseOptions> options,
         IOptions<ReminderOptions> reminderOptions,
+        IHostApplicationLifetime lifetime,
         ILogger<GatewayLeaseGrain> logger)
     {
+        _stopping = lifetime.ApplicationStopping;
         _stored = stored;
         _options = options.Value;
         _minimumReminderPeriod = reminderOptions.Value.MinimumReminderPeriod;
@@ -132,9 +137,21 @@ public sealed class GatewayLeaseGrain : Grain, IGatewayLeaseGrain, IRemindable
         _timer ??= this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(period, period) { Interleave = true, KeepAlive = true });
     }
 
+    /// <summary>
+    /// A grain that is going away, or whose silo is stopping, checks no more: the reminder service may already be gone,
+    /// and a lease that still has connections keeps its reminder, which revives it elsewhere.
+    /// </summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _deactivating = true;
+        _timer?.Dispose();
+        _timer = null;
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     private async Task CheckAsync()
     {
-        if (_expiring)
+        if (_expiring || _deactivating || _stopping.IsCancellationRequested)
         {
             return;
         }
