@@ -174,7 +174,7 @@ public sealed partial class MqttConnection
             {
                 try
                 {
-                    var count = await _grains.GetGrain<ITopicGrain>(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
+                    var count = await TopicGrainOf(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
                     foreach (var i in group)
                     {
                         matched[i] = count;

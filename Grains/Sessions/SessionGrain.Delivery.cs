@@ -4,6 +4,9 @@ namespace OrleansMqtt.Grains;
 
 public sealed partial class SessionGrain
 {
+    private string? _lastTopic;
+    private ITopicGrain? _lastTopicGrain;
+
     public async Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia)
     {
         if (!State.Exists)
@@ -161,7 +164,7 @@ public sealed partial class SessionGrain
             await SaveAsync();
         }
 
-        var matched = await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
+        var matched = await TopicGrainOf(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
         State.Publishing.Remove(packetId);
         State.AwaitingRelease.Add(packetId);
 
@@ -179,6 +182,21 @@ public sealed partial class SessionGrain
 
         await SaveAsync();
         return (byte)ReasonCode.Success;
+    }
+
+    /// <summary>
+    /// The topic grain for <paramref name="topic"/>; the last one is kept, because making a grain reference resolves the
+    /// interface type through reflection every time and a client nearly always repeats its topic.
+    /// </summary>
+    private ITopicGrain TopicGrainOf(string topic)
+    {
+        if (_lastTopicGrain is not { } grain || !string.Equals(_lastTopic, topic, StringComparison.Ordinal))
+        {
+            _lastTopicGrain = grain = GrainFactory.GetGrain<ITopicGrain>(topic);
+            _lastTopic = topic;
+        }
+
+        return grain;
     }
 
     /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>
