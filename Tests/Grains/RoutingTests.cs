@@ -65,4 +65,48 @@ public sealed class RoutingTests(ClusterFixture cluster)
             await subscriber.ExpectNothingBeforeMarkerAsync("second copy of the message");
         }
     }
+
+    [Fact]
+    public async Task A_batch_reaches_each_session_in_order_with_what_its_own_subscriptions_grant()
+    {
+        var root = Names.Unique("batch");
+        var topic = $"{root}/line";
+        var publisher = Names.Unique("pub-");
+
+        // The publisher subscribes to its own topic with No Local (QoS 2, id 1) and through a wildcard (QoS 1, id 2):
+        // its own messages come only through the wildcard; others' through both.
+        var own = await TestConnection.ConnectAsync(cluster, publisher, protocolVersion: 5, cleanStart: false, sessionExpiryInterval: 3600);
+        var noLocal = await own.Session.Subscribe(own.ConnectionId, [new SubscriptionRequest(topic, 2, NoLocal: true)], 1);
+        Assert.Equal([(byte)2], noLocal.ReasonCodes);
+        await own.SubscribeAsync($"{root}/+", qos: 1, subscriptionIdentifier: 2);
+        var other = await TestConnection.ConnectAsync(cluster, Names.Unique("other-"));
+        await other.SubscribeAsync(topic, qos: 0);
+
+        MqttMessage[] batch =
+        [
+            Messages.Create(topic, "1", qos: 2) with { PublisherId = publisher },
+            Messages.Create(topic, "2", qos: 0) with { PublisherId = "someone" },
+            Messages.Create(topic, "3", qos: 2) with { PublisherId = "someone" },
+            Messages.Create(topic, "4", qos: 1) with { PublisherId = publisher },
+        ];
+        Assert.Equal(3, await cluster.Topic(topic).Publish(batch));
+
+        var received = new List<Delivery>();
+        for (var i = 0; i < batch.Length; i++)
+        {
+            received.Add(await own.ReceiveAsync($"message {i + 1} of the batch at the publisher's session"));
+        }
+
+        Assert.Equal(
+            [("1", (byte)1, "2"), ("2", (byte)0, "1,2"), ("3", (byte)2, "1,2"), ("4", (byte)1, "2")],
+            received.Select(d => (d.Text(), d.Qos, string.Join(",", (d.SubscriptionIds ?? []).Order()))));
+        Assert.Equal(3, received.Where(d => d.Qos > 0).Select(d => d.PacketId).Distinct().Count());
+        await own.ExpectNothingBeforeMarkerAsync("a second copy of a batch message");
+
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var delivery = await other.ReceiveAsync($"message {i + 1} of the batch at the other session");
+            Assert.Equal(($"{i + 1}", (byte)0), (delivery.Text(), delivery.Qos));
+        }
+    }
 }
