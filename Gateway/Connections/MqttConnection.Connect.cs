@@ -32,6 +32,11 @@ public sealed partial class MqttConnection
         }
 
         Version = connect.ProtocolVersion;
+        if (await RefusedByLimitsAsync())
+        {
+            return;
+        }
+
         if (_options.Redirect.ServerReference is { Length: > 0 } reference)
         {
             // Draining this gateway: v5 clients are told where to go (4.11); v3 clients only that we are unavailable.
@@ -167,7 +172,7 @@ public sealed partial class MqttConnection
 
         await output.FlushAsync();
         _connected = true;
-        _writer = WriteLoopAsync();
+        StartWriting();
         _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
         if (Volatile.Read(ref _closeRequested) != 0)
         {

@@ -9,30 +9,36 @@ public sealed partial class MqttConnection
     private Dictionary<string, ushort>? _outboundAliases;
 
     /// <summary>
-    /// The only writer after CONNACK: drains the queue into the pipe and flushes when the queue is empty, so that
-    /// under load many packets go out in one write.
+    /// The only writer after CONNACK, running while there is something to write: takes everything queued, writes it
+    /// into the pipe and flushes once, so that under load many packets go out in one write.
     /// </summary>
     private async Task WriteLoopAsync()
     {
-        var reader = _outbound.Reader;
         var output = _context.Transport.Output;
+        Queue<Outbound>? drained = null;
         try
         {
-            while (await reader.WaitToReadAsync())
+            while ((drained = TakeQueued(drained)) is { } batch)
             {
-                while (reader.TryRead(out var item))
+                long bytes = 0;
+                int deliveries = 0;
+                while (batch.TryDequeue(out var item))
                 {
                     if (item.Kind == OutboundKind.Delivery)
                     {
-                        Interlocked.Decrement(ref _outboundCount);
+                        deliveries++;
+                        bytes += OutboundSize(item.Delivery!);
                     }
 
                     Write(output, item);
                 }
 
+                Interlocked.Add(ref _outboundCount, -deliveries);
+                Interlocked.Add(ref _outboundBytes, -bytes);
                 var flushed = await output.FlushAsync();
-                if (flushed.IsCompleted)
+                if (flushed.IsCompleted || flushed.IsCanceled)
                 {
+                    WriterFailed();
                     return;
                 }
             }
@@ -40,6 +46,12 @@ public sealed partial class MqttConnection
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
             _logger.LogDebug(ex, "Writing to connection {ConnectionId} failed", Id);
+            WriterFailed();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Writer of connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
+            WriterFailed();
         }
     }
 

@@ -17,6 +17,7 @@ public sealed partial class MqttConnection
     private ValueTask HandlePublishAsync(PublishPacket packet)
     {
         var topic = ResolveTopicAlias(packet);
+        CheckPublishLimits(topic);
         if (Version == MqttProtocolVersion.V500 && packet.Qos != QualityOfService.AtMostOnce
             && _pendingPubAcks.Count + _awaitingRelease.Count >= _options.ReceiveMaximum && !_awaitingRelease.Contains(packet.PacketId))
         {
@@ -251,7 +252,8 @@ public sealed partial class MqttConnection
     private async Task PublishExactlyOnceAsync(ushort packetId, MqttMessage message)
     {
         await FlushBatchAsync();
-        if (Version == MqttProtocolVersion.V500 && !_awaitingRelease.Contains(packetId) && _awaitingRelease.Count >= _options.ReceiveMaximum)
+        // v3 has no Receive Maximum to announce, but the same bound keeps a client from holding unbounded state.
+        if (!_awaitingRelease.Contains(packetId) && _awaitingRelease.Count >= _options.ReceiveMaximum)
         {
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages in flight than Receive Maximum");
         }

@@ -15,7 +15,7 @@ public sealed partial class MqttConnection
             requests[i] = new SubscriptionRequest(s.Filter, (byte)s.MaximumQos, s.NoLocal, s.RetainAsPublished, (byte)s.RetainHandling);
         }
 
-        var result = await _session!.Subscribe(Id, requests, packet.SubscriptionIdentifier);
+        var result = await SubscribeWithinLimitsAsync(requests, packet.SubscriptionIdentifier);
         var codes = new ReasonCode[result.ReasonCodes.Length];
         for (var i = 0; i < codes.Length; i++)
         {
@@ -36,6 +36,7 @@ public sealed partial class MqttConnection
     {
         await FlushBatchAsync();
         var result = await _session!.Unsubscribe(Id, [.. packet.Filters]);
+        ForgetSubscriptions(packet.Filters);
         var codes = new ReasonCode[result.Length];
         for (var i = 0; i < codes.Length; i++)
         {

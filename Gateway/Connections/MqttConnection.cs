@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using OrleansMqtt.Grains;
 using OrleansMqtt.Protocol;
@@ -21,13 +20,10 @@ public sealed partial class MqttConnection
     private readonly GatewayOptions _options;
     private readonly TopicNameCache _topicNames = new();
     private readonly ILogger _logger;
-    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
     private readonly long _acceptedAt = Environment.TickCount64;
     private long _lastActivity = Environment.TickCount64;
-    private int _outboundCount;
     private int _closeRequested;
-    private Task _writer = Task.CompletedTask;
     private ISessionGrain? _session;
     private bool _connected;
     private bool _disconnectReceived;
@@ -64,6 +60,7 @@ public sealed partial class MqttConnection
         }
         catch (MqttProtocolException ex)
         {
+            CountViolation(ex);
             _logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
             Close(ex.ReasonCode, ex.Message);
         }
@@ -82,8 +79,7 @@ public sealed partial class MqttConnection
         finally
         {
             _registry.Remove(this);
-            _outbound.Writer.TryComplete();
-            await _writer;
+            await StopWritingAsync(WritePatience);
             await EndSessionAsync();
         }
     }
@@ -107,10 +103,10 @@ public sealed partial class MqttConnection
         {
             // The reason string only when the client did not ask to be spared it [MQTT-3.1.2-29].
             var reasonString = _requestProblemInformation ? why : null;
-            _outbound.Writer.TryWrite(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason, ReasonString = reasonString, ServerReference = serverReference }));
+            TryEnqueue(Outbound.ForDisconnect(new DisconnectPacket { ReasonCode = reason, ReasonString = reasonString, ServerReference = serverReference }));
         }
 
-        _outbound.Writer.TryComplete();
+        CompleteQueue();
         _closing.Cancel();
     }
 
@@ -121,7 +117,7 @@ public sealed partial class MqttConnection
         {
             if (now - _acceptedAt > (long)_options.ConnectTimeout.TotalMilliseconds)
             {
-                _logger.LogInformation("Connection {ConnectionId} from {Remote} sent no CONNECT in time", Id, _context.RemoteEndPoint);
+                Limits.Report(LimitNames.ConnectTimeout, $"connection {Id} from {_context.RemoteEndPoint} sent no CONNECT within {_options.ConnectTimeout}");
                 Close(ReasonCode.MaximumConnectTime, "no CONNECT in time");
             }
 
@@ -255,29 +251,8 @@ public sealed partial class MqttConnection
         }
     }
 
-    private void Enqueue(Outbound item)
-    {
-        if (!_outbound.Writer.TryWrite(item))
-        {
-            // Closing: the client will not read it anyway.
-            return;
-        }
-    }
+    private void Enqueue(Outbound item) => TryEnqueue(item);
 
     /// <summary>A delivery from a grain. Thread-safe; a client that falls too far behind is disconnected.</summary>
-    public void Send(Delivery delivery)
-    {
-        if (Interlocked.Increment(ref _outboundCount) > _options.MaxOutboundMessages)
-        {
-            Interlocked.Decrement(ref _outboundCount);
-            _logger.LogWarning("Client {ClientId} is not reading: more than {Limit} messages wait for it", ClientId, _options.MaxOutboundMessages);
-            Close(ReasonCode.QuotaExceeded, "outbound queue full");
-            return;
-        }
-
-        if (!_outbound.Writer.TryWrite(Outbound.ForDelivery(delivery)))
-        {
-            Interlocked.Decrement(ref _outboundCount);
-        }
-    }
+    public void Send(Delivery delivery) => EnqueueDelivery(delivery);
 }

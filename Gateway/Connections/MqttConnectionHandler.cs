@@ -11,11 +11,12 @@ public sealed class MqttConnectionHandler(
     ConnectionIds ids,
     IOptions<GatewayOptions> options,
     IEnumerable<IEnhancedAuthenticator> authenticators,
+    ConnectionLimits limits,
     ILoggerFactory loggerFactory) : ConnectionHandler
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<MqttConnection>();
     private readonly Dictionary<string, IEnhancedAuthenticator> _authenticators = authenticators.ToDictionary(a => a.Method, StringComparer.Ordinal);
 
     public override Task OnConnectedAsync(ConnectionContext connection) =>
-        new MqttConnection(connection, grains, endpoint, registry, options.Value, ids.Next(), _logger) { Authenticators = _authenticators }.RunAsync();
+        new MqttConnection(connection, grains, endpoint, registry, options.Value, ids.Next(), _logger) { Authenticators = _authenticators, Limits = limits }.RunAsync();
 }

@@ -7,11 +7,12 @@ namespace OrleansMqtt.Gateway;
 /// One periodic sweep over all connections of this gateway for CONNECT and keep-alive timeouts, instead of a timer
 /// per connection.
 /// </summary>
-public sealed class ConnectionSweeper(ConnectionRegistry registry, IOptions<GatewayOptions> options) : BackgroundService
+public sealed class ConnectionSweeper(ConnectionRegistry registry, ConnectionLimits limits, IOptions<GatewayOptions> options) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.KeepAliveSweepInterval);
+        var prunedAt = Environment.TickCount64;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -20,6 +21,13 @@ public sealed class ConnectionSweeper(ConnectionRegistry registry, IOptions<Gate
                 foreach (var connection in registry.All)
                 {
                     connection.CheckTimeouts(now);
+                }
+
+                if (now - prunedAt > 60_000)
+                {
+                    // CONNECT buckets of source addresses that went quiet.
+                    limits.PruneSources(now);
+                    prunedAt = now;
                 }
             }
         }

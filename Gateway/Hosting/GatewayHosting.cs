@@ -15,6 +15,8 @@ public static class GatewayHosting
         services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section)).Validate(
             o => o.PasswordFile is not { Length: > 0 } path || File.Exists(path), "Mqtt:Auth:PasswordFile names a file that does not exist.").ValidateOnStart();
+        services.AddOptions<LimitsOptions>().Bind(builder.Configuration.GetSection(LimitsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ConnectionLimits>();
         services.AddSingleton<IEnhancedAuthenticator, ScramSha256Authenticator>();
         services.AddSingleton<ConnectionIds>();
         services.AddSingleton<ConnectionRegistry>();

@@ -24,9 +24,16 @@ public sealed class RawMqttClient : IAsyncDisposable
 
     public MqttProtocolVersion Version { get; set; } = MqttProtocolVersion.V311;
 
-    public static async Task<RawMqttClient> OpenAsync(int port)
+    /// <param name="source">A loopback address to connect from (127.0.0.x), to appear as another source.</param>
+    /// <param name="receiveBuffer">A small socket receive buffer, so that a client that does not read backs up sooner.</param>
+    public static async Task<RawMqttClient> OpenAsync(int port, System.Net.IPAddress? source = null, int? receiveBuffer = null)
     {
-        var tcp = new TcpClient { NoDelay = true };
+        var tcp = source is null ? new TcpClient { NoDelay = true } : new TcpClient(new System.Net.IPEndPoint(source, 0)) { NoDelay = true };
+        if (receiveBuffer is { } size)
+        {
+            tcp.ReceiveBufferSize = size;
+        }
+
         await tcp.ConnectAsync("127.0.0.1", port);
         return new RawMqttClient(tcp);
     }
