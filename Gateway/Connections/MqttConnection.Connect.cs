@@ -167,6 +167,7 @@ public sealed partial class MqttConnection
 
         await output.FlushAsync();
         _connected = true;
+        OnConnected();
         _writer = WriteLoopAsync();
         _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
         if (Volatile.Read(ref _closeRequested) != 0)

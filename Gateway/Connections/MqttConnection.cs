@@ -57,6 +57,7 @@ public sealed partial class MqttConnection
     public async Task RunAsync()
     {
         _registry.Add(this);
+        using var logScope = BeginLogScope();
         try
         {
             await ReadLoopAsync();
@@ -83,6 +84,7 @@ public sealed partial class MqttConnection
             _registry.Remove(this);
             _outbound.Writer.TryComplete();
             await _writer;
+            OnEnded();
             await EndSessionAsync();
         }
     }
@@ -102,6 +104,7 @@ public sealed partial class MqttConnection
         }
 
         _endReason = why;
+        _closeCode = reason;
         if (_connected && Version == MqttProtocolVersion.V500 && !_disconnectReceived)
         {
             // The reason string only when the client did not ask to be spared it [MQTT-3.1.2-29].
@@ -168,6 +171,7 @@ public sealed partial class MqttConnection
             }
             finally
             {
+                BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
@@ -180,6 +184,11 @@ public sealed partial class MqttConnection
 
     private ValueTask HandleAsync(in MqttFrame frame)
     {
+        if (ClientTrace.Any)
+        {
+            TraceInbound(frame);
+        }
+
         if (!_connected)
         {
             // The first packet must be CONNECT [MQTT-3.1.0-1].
