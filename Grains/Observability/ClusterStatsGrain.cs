@@ -13,6 +13,7 @@ public sealed class ClusterStatsGrain(IOptions<SysOptions> options, ILogger<Clus
 {
     private const int HistoryLength = 120;
     private const int TopTopicCount = 10;
+    private static readonly TimeSpan TopicHalfLife = TimeSpan.FromMinutes(1);
     private static readonly string Version = "OrleansMqtt " + (typeof(ClusterStatsGrain).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
     private readonly SysOptions _options = options.Value;
@@ -26,6 +27,7 @@ public sealed class ClusterStatsGrain(IOptions<SysOptions> options, ILogger<Clus
     private long _maximum;
     private DirectoryCounts _sessions = new(0, 0, 0);
     private long _retained;
+    private DateTime _lastTick = DateTime.UtcNow;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -103,10 +105,12 @@ public sealed class ClusterStatsGrain(IOptions<SysOptions> options, ILogger<Clus
             };
         }
 
-        // Topic counts fade (half-life of about six intervals), so the top list shows the last minutes.
+        // Topic counts fade with a half-life of a minute, so the top list shows the last minutes.
+        var fade = Math.Pow(0.5, (now - _lastTick).TotalSeconds / TopicHalfLife.TotalSeconds);
+        _lastTick = now;
         foreach (var topic in _topics.Keys.ToList())
         {
-            var count = _topics[topic] * 0.89;
+            var count = _topics[topic] * fade;
             if (count < 0.5)
             {
                 _topics.Remove(topic);

@@ -20,8 +20,8 @@ public static class SiloMetrics
         var meter = BrokerMetrics.Meter;
         meter.CreateObservableUpDownCounter("mqtt.sessions", ObserveSessions, "{session}", "Sessions: online (connected) and offline persistent, from the directory partitions on this silo");
         meter.CreateObservableUpDownCounter("mqtt.subscriptions", () => Directories.Keys.Sum(d => d.Counts.Subscriptions), "{subscription}", "Subscriptions of the sessions in the directory partitions on this silo");
-        meter.CreateObservableUpDownCounter("mqtt.messages.queued", () => Sessions.Keys.Sum(s => (long)s.Held.Queued), "{message}", "Messages queued by the session activations on this silo (offline or beyond the in-flight window)");
-        meter.CreateObservableUpDownCounter("mqtt.messages.inflight", () => Sessions.Keys.Sum(s => (long)s.Held.InFlight), "{message}", "QoS 1/2 messages sent and not yet acknowledged, in the session activations on this silo");
+        meter.CreateObservableUpDownCounter("mqtt.messages.queued", () => SumSessions(static s => s.Held.Queued), "{message}", "Messages queued by the session activations on this silo (offline or beyond the in-flight window)");
+        meter.CreateObservableUpDownCounter("mqtt.messages.inflight", () => SumSessions(static s => s.Held.InFlight), "{message}", "QoS 1/2 messages sent and not yet acknowledged, in the session activations on this silo");
     }
 
     /// <summary>Creates the instruments; call once at silo start.</summary>
@@ -34,6 +34,24 @@ public static class SiloMetrics
     internal static void DirectoryActivated(SessionDirectoryGrain directory) => Directories.TryAdd(directory, 0);
 
     internal static void DirectoryDeactivated(SessionDirectoryGrain directory) => Directories.TryRemove(directory, out _);
+
+    /// <summary>Read from another thread than the grains': a session being torn down counts as holding nothing.</summary>
+    private static long SumSessions(Func<SessionGrain, int> held)
+    {
+        long sum = 0;
+        foreach (var session in Sessions.Keys)
+        {
+            try
+            {
+                sum += held(session);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or NullReferenceException)
+            {
+            }
+        }
+
+        return sum;
+    }
 
     private static IEnumerable<Measurement<long>> ObserveSessions()
     {

@@ -60,6 +60,10 @@ public sealed partial class SessionGrain
         return Task.CompletedTask;
     }
 
+    // The state as the grain last used it: Orleans allows reading grain state only inside the grain's own context,
+    // so the silo's gauges read this reference, which every use of State in the grain refreshes.
+    private SessionState? _observed;
+
     /// <summary>Messages held in memory by this activation, for the silo's gauges (read from the metrics thread).</summary>
-    internal (int Queued, int InFlight) Held => (State.Queue.Count, State.InFlight.Count);
+    internal (int Queued, int InFlight) Held => _observed is { Queue: { } queue, InFlight: { } inFlight } ? (queue.Count, inFlight.Count) : (0, 0);
 }

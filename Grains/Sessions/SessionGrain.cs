@@ -44,7 +44,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     private string ClientId => this.GetPrimaryKeyString();
 
-    private SessionState State => _stored.State;
+    private SessionState State => _observed = _stored.State;
 
     /// <summary>The session outlives its connection, so its state is stored.</summary>
     private bool IsPersistent => State.SessionExpiryInterval > 0;
