@@ -32,8 +32,9 @@ public sealed class MetricsEndpointTests
         }
 
         var scrape = await broker.WaitForMetricsAsync(
-            s => s.Value("mqtt_connections_closed_total", "reason=client") == 1 && s.Value("mqtt_messages_sent_total") == 8 && s.Value("mqtt_subscriptions") == 1,
-            "the publisher's DISCONNECT, 8 messages sent and the subscription");
+            s => s.Value("mqtt_connections_closed_total", "reason=client") == 1 && s.Value("mqtt_messages_sent_total") == 8
+                && s.Value("mqtt_subscriptions") == 1 && s.Value("mqtt_sessions", "state=online") == 1,
+            "the publisher's DISCONNECT, 8 messages sent, the subscription and only the subscriber's session online");
         Assert.Equal(5, scrape.Value("mqtt_messages_received_total", "qos=1"));
         Assert.Equal(3, scrape.Value("mqtt_messages_received_total", "qos=0"));
         Assert.Equal(0, scrape.Value("mqtt_messages_received_total", "qos=2"));
@@ -61,9 +62,12 @@ public sealed class MetricsEndpointTests
             await publisher.PublishAsync("metrics/a", "queued", MqttQualityOfServiceLevel.AtLeastOnce);
         }
 
-        scrape = await broker.WaitForMetricsAsync(s => s.Value("mqtt_messages_queued") == 2, "two messages queued for the offline session");
+        // The publisher's session ends with its connection; the directory hears of it by a one-way call.
+        scrape = await broker.WaitForMetricsAsync(
+            s => s.Value("mqtt_messages_queued") == 2 && s.Value("mqtt_sessions", "state=online") == 0,
+            "two messages queued for the offline session and no session online");
         Assert.Equal(1, scrape.Value("mqtt_connections_closed_total", "reason=network"));
-        Assert.Equal(0, scrape.Value("mqtt_sessions", "state=online"));
+        Assert.Equal(1, scrape.Value("mqtt_sessions", "state=offline"));
         Assert.Equal(7, scrape.Value("mqtt_messages_received_total", "qos=1"));
     }
 
