@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,8 +21,26 @@ public static class AdminApi
     public const string DocumentName = "admin";
     public const int MaxPageSize = 1000;
 
-    public static IServiceCollection AddAdminApi(this IServiceCollection services)
+    /// <summary>The authentication scheme of Entra ID access tokens.</summary>
+    public const string EntraScheme = "Entra";
+
+    public static IServiceCollection AddAdminApi(this IServiceCollection services, AdminOptions options)
     {
+        if (options.Entra.Enabled && Uri.TryCreate(options.Entra.Authority, UriKind.Absolute, out var authority))
+        {
+            services.AddAuthentication().AddJwtBearer(EntraScheme, o =>
+            {
+                o.Authority = authority.ToString().TrimEnd('/');
+                o.Audience = options.Entra.Audience;
+                o.MapInboundClaims = false;
+
+                // Plain HTTP only for an issuer on this machine (development, tests).
+                o.RequireHttpsMetadata = !authority.IsLoopback;
+                o.TokenValidationParameters.RoleClaimType = "roles";
+                o.TokenValidationParameters.NameClaimType = "name";
+            });
+        }
+
         services.AddOpenApi(DocumentName, o =>
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("admin", StringComparison.Ordinal) == true;
@@ -204,15 +223,37 @@ public static class AdminApi
 }
 
 /// <summary>
-/// The bearer token of <c>Mqtt:Admin:Token</c>, compared in constant time. The dashboard page alone may carry it as
-/// <c>?token=</c> (a browser opening a link cannot set a header); its script then sends the header.
+/// The bearer token of <c>Mqtt:Admin:Token</c>, compared in constant time, or an Entra ID access token when
+/// <c>Mqtt:Admin:Entra</c> is set (403 when it lacks the required app role). The dashboard page alone may carry the
+/// static token as <c>?token=</c> (a browser opening a link cannot set a header); its script then sends the header.
 /// </summary>
 public sealed class AdminTokenFilter(IOptions<AdminOptions> options) : IEndpointFilter
 {
-    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        return IsAuthorized(http, options.Value.Token) ? next(context) : ValueTask.FromResult<object?>(Results.Unauthorized());
+        var admin = options.Value;
+        if (IsAuthorized(http, admin.Token))
+        {
+            return await next(context);
+        }
+
+        if (admin.Entra.Enabled)
+        {
+            var result = await http.AuthenticateAsync(AdminApi.EntraScheme);
+            if (result.Succeeded)
+            {
+                if (admin.Entra.Role is { Length: > 0 } role && !result.Principal.IsInRole(role))
+                {
+                    return Results.Forbid(authenticationSchemes: [AdminApi.EntraScheme]);
+                }
+
+                http.User = result.Principal;
+                return await next(context);
+            }
+        }
+
+        return Results.Unauthorized();
     }
 
     public static bool IsAuthorized(HttpContext http, string? token, bool allowQuery = false)

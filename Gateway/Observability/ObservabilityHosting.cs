@@ -23,7 +23,10 @@ public static class ObservabilityHosting
             .Validate(o => o.ReportInterval > TimeSpan.Zero, "Mqtt:Telemetry:ReportInterval must be positive.")
             .Validate(o => o.OtlpEndpoint is not { Length: > 0 } uri || Uri.TryCreate(uri, UriKind.Absolute, out _), "Mqtt:Telemetry:OtlpEndpoint is not an absolute URI.")
             .ValidateOnStart();
-        services.AddOptions<AdminOptions>().Bind(configuration.GetSection(AdminOptions.Section));
+        services.AddOptions<AdminOptions>().Bind(configuration.GetSection(AdminOptions.Section))
+            .Validate(o => o.Entra.Authority is not { Length: > 0 } uri || Uri.TryCreate(uri, UriKind.Absolute, out _), "Mqtt:Admin:Entra:Authority is not an absolute URI.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.Entra.Authority) == string.IsNullOrWhiteSpace(o.Entra.Audience), "Mqtt:Admin:Entra needs both Authority and Audience.")
+            .ValidateOnStart();
         BrokerMetrics.EnsureCreated();
 
         var telemetry = configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
@@ -55,9 +58,9 @@ public static class ObservabilityHosting
         }
 
         services.AddRouting();
-        if (configuration.GetSection(AdminOptions.Section).Get<AdminOptions>() is { Enabled: true })
+        if (configuration.GetSection(AdminOptions.Section).Get<AdminOptions>() is { Enabled: true } admin)
         {
-            services.AddAdminApi();
+            services.AddAdminApi(admin);
         }
 
         services.AddTransient<IStartupFilter, HttpEndpointsStartupFilter>();
