@@ -60,4 +60,12 @@ public interface ISessionGrain : IGrainWithStringKey
 
     [ReadOnly, AlwaysInterleave, Alias("GetInfo")]
     Task<SessionInfo> GetInfo();
+
+    /// <summary>Administrative close of the client's connection (v5: DISCONNECT 0x98); false when not connected.</summary>
+    [Alias("CloseConnection")]
+    Task<bool> CloseConnection();
+
+    /// <summary>Administrative delete: closes the connection, drops the will, subscriptions and queue; false when there was no session.</summary>
+    [Alias("Delete")]
+    Task<bool> Delete();
 }

@@ -4,6 +4,7 @@ namespace OrleansMqtt.Grains;
 /// An application message as it travels between grains and gateways. Immutable, so Orleans passes it by reference
 /// inside a silo instead of deep-copying the payload for every subscriber.
 /// </summary>
+/// <remarks><see cref="PublishedAtTicks"/>: when a gateway received it (UTC ticks), for the publish-to-deliver latency.</remarks>
 [GenerateSerializer, Immutable, Alias("mqtt.MqttMessage")]
 public sealed record MqttMessage(
     [property: Id(0)] string Topic,
@@ -13,7 +14,8 @@ public sealed record MqttMessage(
     [property: Id(4)] MessageProperties? Properties = null,
     [property: Id(5)] string? PublisherId = null,
     [property: Id(6)] DateTime? ExpiresAtUtc = null,
-    [property: Id(20)] long ExactlyOnceId = 0)
+    [property: Id(20)] long ExactlyOnceId = 0,
+    [property: Id(21)] long PublishedAtTicks = 0)
 {
     /// <summary>Empty payload on a retained publish clears the retained message [MQTT-3.3.1-10].</summary>
     public bool ClearsRetained => Retain && Payload.IsEmpty;

@@ -86,6 +86,7 @@ public static class SiloHosting
         }
 
         silo.Services.AddMqttGrains(configuration);
+        silo.Services.AddMqttGrainObservability(configuration);
         return silo;
     }
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests use besides the .NET SDK, when it is missing:
-# mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests, and Azurite
+# mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests, chromium
+# (Debian package) for the dashboard's headless-browser test, and Azurite
 # (npm) for the storage and fault tests, and the Bicep CLI (NuGet) for the infra/ tests.
 set -euo pipefail
 
 need_apt=()
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 /usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || need_apt+=(python3-paho-mqtt)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}"

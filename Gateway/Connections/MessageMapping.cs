@@ -10,7 +10,7 @@ public static class MessageMapping
     /// <summary>A PUBLISH from a client; a Message Expiry Interval starts now (3.3.2.3.3).</summary>
     public static MqttMessage ToMessage(in PublishPacket packet, string topic, string publisherId) =>
         new(topic, packet.Payload.ToArray(), (byte)packet.Qos, packet.Retain, ToMessageProperties(packet.Properties), publisherId,
-            packet.Properties?.MessageExpiryInterval is { } seconds ? DateTime.UtcNow.AddSeconds(seconds) : null);
+            packet.Properties?.MessageExpiryInterval is { } seconds ? DateTime.UtcNow.AddSeconds(seconds) : null, PublishedAtTicks: DateTime.UtcNow.Ticks);
 
     /// <summary>A will: its Message Expiry Interval starts when it is published, which the session does (3.1.3.2.4).</summary>
     public static MqttMessage ToMessage(WillMessage will, string publisherId) =>

@@ -172,6 +172,7 @@ public sealed partial class MqttConnection
 
         await output.FlushAsync();
         _connected = true;
+        OnConnected();
         StartWriting();
         _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
         if (Volatile.Read(ref _closeRequested) != 0)

@@ -35,6 +35,7 @@ public sealed partial class MqttConnection
 
                 Interlocked.Add(ref _outboundCount, -deliveries);
                 Interlocked.Add(ref _outboundBytes, -bytes);
+                CountFlushed(output);
                 var flushed = await output.FlushAsync();
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {
@@ -57,6 +58,11 @@ public sealed partial class MqttConnection
 
     private void Write(IBufferWriter<byte> output, in Outbound item)
     {
+        if (ClientTrace.Any)
+        {
+            TraceOutbound(item);
+        }
+
         switch (item.Kind)
         {
             case OutboundKind.Delivery:
@@ -102,6 +108,7 @@ public sealed partial class MqttConnection
         {
             // Past its Message Expiry Interval before delivery started: not delivered (3.3.2.3.3), and not left
             // holding the in-flight window. A resend (DUP) of a delivery already started goes on.
+            Grains.BrokerMetrics.MessageDropped(Grains.DropReason.Expired);
             if (delivery.Qos > 0)
             {
                 AddDroppedAck(delivery);
@@ -116,6 +123,7 @@ public sealed partial class MqttConnection
         {
             // Never send a client more than it allows; the message is dropped for this client [MQTT-3.1.2-25].
             _logger.LogInformation("Dropped a {Size}-byte message on {Topic} for {ClientId}: over its Maximum Packet Size", MqttEncoder.GetPublishSize(packet, Version), packet.Topic, ClientId);
+            Grains.BrokerMetrics.MessageDropped(Grains.DropReason.PacketTooLarge);
             if (delivery.Qos > 0)
             {
                 // Counted as acknowledged, so it does not hold the in-flight window for ever.
@@ -126,6 +134,7 @@ public sealed partial class MqttConnection
         }
 
         MqttEncoder.WritePublish(output, packet, Version);
+        CountSent(delivery, now);
     }
 
     /// <summary>

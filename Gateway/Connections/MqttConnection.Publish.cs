@@ -31,6 +31,7 @@ public sealed partial class MqttConnection
             return new ValueTask(RefuseInvalidPayloadAsync(packet.Qos, packet.PacketId, topic));
         }
 
+        CountReceived(packet, topic);
         var message = MessageMapping.ToMessage(packet, topic, ClientId!);
         if (packet.Qos == QualityOfService.ExactlyOnce)
         {

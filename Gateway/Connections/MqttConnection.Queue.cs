@@ -91,6 +91,7 @@ public sealed partial class MqttConnection
                 {
                     if (item.Kind == OutboundKind.Delivery)
                     {
+                        Grains.BrokerMetrics.MessageDropped(Grains.DropReason.SlowConsumer);
                         Interlocked.Decrement(ref _outboundCount);
                         Interlocked.Add(ref _outboundBytes, -OutboundSize(item.Delivery!));
                     }

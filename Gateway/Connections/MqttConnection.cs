@@ -54,6 +54,7 @@ public sealed partial class MqttConnection
     public async Task RunAsync()
     {
         _registry.Add(this);
+        using var logScope = BeginLogScope();
         try
         {
             await ReadLoopAsync();
@@ -80,6 +81,7 @@ public sealed partial class MqttConnection
         {
             _registry.Remove(this);
             await StopWritingAsync(WritePatience);
+            OnEnded();
             await EndSessionAsync();
         }
     }
@@ -99,6 +101,7 @@ public sealed partial class MqttConnection
         }
 
         _endReason = why;
+        _closeCode = reason;
         if (_connected && Version == MqttProtocolVersion.V500 && !_disconnectReceived)
         {
             // The reason string only when the client did not ask to be spared it [MQTT-3.1.2-29].
@@ -165,6 +168,7 @@ public sealed partial class MqttConnection
             }
             finally
             {
+                BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
@@ -177,6 +181,11 @@ public sealed partial class MqttConnection
 
     private ValueTask HandleAsync(in MqttFrame frame)
     {
+        if (ClientTrace.Any)
+        {
+            TraceInbound(frame);
+        }
+
         if (!_connected)
         {
             // The first packet must be CONNECT [MQTT-3.1.0-1].

@@ -28,6 +28,7 @@ public static class GatewayHosting
         services.AddSingleton(Options.Create(lease));
         services.AddHostedService<LeaseRenewal>();
         services.AddMqttHealthEndpoints();
+        builder.AddMqttObservability();
         builder.WebHost.ConfigureKestrel(ListenMqtt);
         return builder;
     }

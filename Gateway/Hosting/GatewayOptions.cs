@@ -10,7 +10,10 @@ public sealed class GatewayOptions : IValidatableObject
 
     public TcpListenerOptions Tcp { get; set; } = new();
 
-    /// <summary>The HTTP listener: health endpoints for container probes (<c>/healthz</c>, <c>/readyz</c>).</summary>
+    /// <summary>
+    /// The HTTP listener: health endpoints for container probes (<c>/healthz</c>, <c>/readyz</c>), <c>/metrics</c>, and
+    /// the admin API and dashboard when <c>Mqtt:Admin:Token</c> is set.
+    /// </summary>
     public HttpListenerOptions Http { get; set; } = new();
 
     /// <summary>Largest packet accepted from a client, in bytes; announced to v5 clients as Maximum Packet Size.</summary>

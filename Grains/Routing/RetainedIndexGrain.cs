@@ -9,8 +9,8 @@ public sealed class RetainedIndexState
 }
 
 /// <summary>The retained messages of one partition (topics by first level), for wildcard subscribes.</summary>
-public sealed class RetainedIndexGrain(
-    [PersistentState("retained", StorageNames.Mqtt)] IPersistentState<RetainedIndexState> stored) : Grain, IRetainedIndexGrain
+public sealed partial class RetainedIndexGrain(
+    [PersistentState("retained", StorageNames.Mqtt)] IPersistentState<RetainedIndexState> stored) : Grain, IRetainedIndexGrain, IRetainedIndexAdmin
 {
     private string Partition => this.GetPrimaryKeyString();
 

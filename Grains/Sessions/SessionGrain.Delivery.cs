@@ -258,6 +258,7 @@ public sealed partial class SessionGrain
         if (State.Queue.Count >= _options.MaxQueuedMessages)
         {
             State.DroppedMessages++;
+            BrokerMetrics.MessageDropped(DropReason.QueueFull);
             if (State.DroppedMessages == 1 || State.DroppedMessages % 1000 == 0)
             {
                 _logger.LogWarning("Session {ClientId} queue is full ({Limit}): {Dropped} messages dropped so far ({Policy})", ClientId, _options.MaxQueuedMessages, State.DroppedMessages, _options.QueueOverflow);

@@ -44,6 +44,7 @@ public sealed partial class SessionGrain
         }
 
         await SaveAsync();
+        ReportToDirectory();
         return new SubscribeResult(codes, [.. retained]);
     }
 
@@ -69,6 +70,7 @@ public sealed partial class SessionGrain
         }
 
         await SaveAsync();
+        ReportToDirectory();
         return codes;
     }
 

@@ -39,11 +39,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _logger = logger;
         _commit = new GroupCommit(() => _stored.WriteStateAsync());
         _receiveMaximum = _options.MaxInflightMessages;
+        SiloMetrics.SessionActivated(this);
     }
 
     private string ClientId => this.GetPrimaryKeyString();
 
-    private SessionState State => _stored.State;
+    private SessionState State => _observed = _stored.State;
 
     /// <summary>The session outlives its connection, so its state is stored.</summary>
     private bool IsPersistent => State.SessionExpiryInterval > 0;
@@ -108,6 +109,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
 
         _logger.LogDebug("Session {ClientId} connected (present: {SessionPresent}, pending: {Pending})", ClientId, sessionPresent, pending.Count);
+        ReportToDirectory();
         return new ConnectResult(sessionPresent, [.. pending], State.SessionExpiryInterval);
     }
 
@@ -168,6 +170,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             await RegisterReminderAsync(ExpiryReminder, TimeSpan.FromSeconds(State.SessionExpiryInterval));
         }
 
+        ReportToDirectory();
         await _commit.CommitAsync();
     }
 
@@ -236,6 +239,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
         await UnregisterRemindersAsync();
         await DiscardSessionAsync();
+        ReportToDirectory();
         DeactivateOnIdle();
     }
 

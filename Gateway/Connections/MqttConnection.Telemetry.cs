@@ -1,0 +1,156 @@
+using System.IO.Pipelines;
+using OrleansMqtt.Grains;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Gateway;
+
+/// <summary>
+/// What a connection tells the metrics, the log scope and the per-client trace. Each hook is a few atomic adds or
+/// one static flag read; the hot-path files only call them.
+/// </summary>
+public sealed partial class MqttConnection
+{
+    private ConnectionLogScope? _logScope;
+    private ReasonCode _closeCode;
+    private bool _counted;
+
+    /// <summary>Client id, gateway id and connection id in the scope of every log line of this connection.</summary>
+    private IDisposable? BeginLogScope()
+    {
+        _logScope = new ConnectionLogScope(_endpoint.GatewayId, Id);
+        return _logger.BeginScope(_logScope);
+    }
+
+    private void OnConnected()
+    {
+        _logScope?.ClientId = ClientId;
+        _counted = true;
+        BrokerMetrics.ConnectionOpened();
+        if (ClientTrace.Any && ClientTrace.IsTraced(ClientId))
+        {
+            _logger.LogInformation("Trace {ClientId}: connected (v{Version}, keep-alive {KeepAlive} s, session expiry {Expiry} s)", ClientId, (byte)Version, KeepAliveSeconds, _sessionExpiry);
+        }
+    }
+
+    private void OnEnded()
+    {
+        if (!_counted)
+        {
+            return;
+        }
+
+        _counted = false;
+        var reason = EndReason();
+        BrokerMetrics.ConnectionClosed(reason);
+        if (ClientTrace.Any && ClientTrace.IsTraced(ClientId))
+        {
+            _logger.LogInformation("Trace {ClientId}: connection ended ({Reason}: {Why})", ClientId, reason, _endReason);
+        }
+    }
+
+    private CloseReason EndReason()
+    {
+        if (_disconnectReceived)
+        {
+            return CloseReason.Client;
+        }
+
+        if (Volatile.Read(ref _closeRequested) == 0)
+        {
+            return CloseReason.Network;
+        }
+
+        return _closeCode switch
+        {
+            ReasonCode.KeepAliveTimeout => CloseReason.KeepAlive,
+            ReasonCode.SessionTakenOver => CloseReason.TakenOver,
+            ReasonCode.ServerShuttingDown or ReasonCode.UseAnotherServer or ReasonCode.ServerMoved => CloseReason.Shutdown,
+            ReasonCode.AdministrativeAction => CloseReason.Admin,
+            ReasonCode.QuotaExceeded or ReasonCode.MessageRateTooHigh => CloseReason.QuotaExceeded,
+            ReasonCode.ServerUnavailable or ReasonCode.ServerBusy or ReasonCode.UnspecifiedError => CloseReason.ServerError,
+            >= ReasonCode.MalformedPacket => CloseReason.ProtocolError,
+            _ => CloseReason.Other,
+        };
+    }
+
+    private void CountReceived(in PublishPacket packet, string topic)
+    {
+        BrokerMetrics.MessageReceived((int)packet.Qos, (int)packet.Payload.Length);
+        TopicCounter.Count(topic);
+    }
+
+    private static void CountSent(Delivery delivery, DateTime now)
+    {
+        // A retained message sent at SUBSCRIBE, or a resend, says nothing about how fast delivery is.
+        var publishedAt = delivery.Retain || delivery.Dup ? 0 : delivery.Message.PublishedAtTicks;
+        BrokerMetrics.MessageSent(delivery.Qos, delivery.Message.Payload.Length, publishedAt, now.Ticks);
+    }
+
+    private static void CountFlushed(PipeWriter output)
+    {
+        if (output.CanGetUnflushedBytes)
+        {
+            BrokerMetrics.BytesSent(output.UnflushedBytes);
+        }
+    }
+
+    private void TraceInbound(in MqttFrame frame)
+    {
+        if (ClientTrace.IsTraced(ClientId))
+        {
+            _logger.LogInformation("Trace {ClientId}: received {PacketType} ({Length} bytes)", ClientId, frame.Type, frame.Body.Length);
+        }
+    }
+
+    private void TraceOutbound(in Outbound item)
+    {
+        if (!ClientTrace.IsTraced(ClientId))
+        {
+            return;
+        }
+
+        if (item.Kind == OutboundKind.Delivery && item.Delivery is { IsRelease: false } delivery)
+        {
+            _logger.LogInformation("Trace {ClientId}: sending PUBLISH on {Topic} (QoS {Qos}, packet id {PacketId}, {Length} bytes, dup {Dup}, retain {Retain})", ClientId, delivery.Message.Topic, delivery.Qos, delivery.PacketId, delivery.Message.Payload.Length, delivery.Dup, delivery.Retain);
+        }
+        else
+        {
+            var packet = item.Kind switch
+            {
+                OutboundKind.Ack => $"{item.Ack.Type} (packet id {item.Ack.PacketId}, reason 0x{(byte)item.Ack.ReasonCode:X2})",
+                OutboundKind.Delivery => "PUBREL",
+                OutboundKind.PingResp => "PINGRESP",
+                _ => item.Packet?.GetType().Name ?? item.Kind.ToString(),
+            };
+            _logger.LogInformation("Trace {ClientId}: sending {Packet}", ClientId, packet);
+        }
+    }
+}
+
+/// <summary>The scope of a connection's log lines; the client id is filled in at CONNECT.</summary>
+public sealed class ConnectionLogScope(string gatewayId, long connectionId) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public string? ClientId { get; set; }
+
+    public int Count => 3;
+
+    public KeyValuePair<string, object?> this[int index] => index switch
+    {
+        0 => new("ClientId", ClientId),
+        1 => new("GatewayId", gatewayId),
+        2 => new("ConnectionId", connectionId),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => $"client {ClientId ?? "-"} gateway {gatewayId} connection {connectionId}";
+}
