@@ -30,6 +30,11 @@ public sealed partial class MqttConnection
             return new ValueTask(RefuseInvalidPayloadAsync(packet.Qos, packet.PacketId, topic));
         }
 
+        if (!MayPublish(topic))
+        {
+            return new ValueTask(RefusePublishAsync(packet.Qos, packet.PacketId, topic));
+        }
+
         var message = MessageMapping.ToMessage(packet, topic, ClientId!);
         if (packet.Qos == QualityOfService.ExactlyOnce)
         {
