@@ -39,6 +39,9 @@ public sealed class ConnectAuthenticator
 
     public bool AnonymousAllowed { get; }
 
+    /// <summary>The password file as it is now (null when none is configured); SCRAM-SHA-256 uses it too.</summary>
+    public PasswordFile? Users => _passwords?.Current;
+
     /// <summary>True when every listener that accepts MQTT binds a loopback address: only this machine can connect.</summary>
     public static bool ListenersAreLoopbackOnly(GatewayOptions gateway, TlsOptions tls, WebSocketOptions webSocket)
     {

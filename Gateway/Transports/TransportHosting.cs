@@ -32,6 +32,7 @@ public static class TransportHosting
         services.AddSingleton<Authorizer>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddTransient<IStartupFilter, WebSocketStartupFilter>();
+        services.AddHostedService<EdgeReport>();
         return services;
     }
 
