@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
 
 namespace OrleansMqtt.Gateway;
 
@@ -9,13 +8,12 @@ namespace OrleansMqtt.Gateway;
 /// <c>Mqtt:Auth:PasswordFile</c>. No channel binding. CONNECT carries client-first, AUTH 0x18 server-first, the
 /// client's AUTH client-final, and CONNACK (or AUTH 0x00 on re-authentication) server-final.
 /// </summary>
-public sealed class ScramSha256Authenticator(IOptions<AuthOptions> options) : IEnhancedAuthenticator
+public sealed class ScramSha256Authenticator(ConnectAuthenticator users) : IEnhancedAuthenticator
 {
-    private readonly Lazy<PasswordFile?> _users = new(() => options.Value.PasswordFile is { Length: > 0 } path ? PasswordFile.Load(path) : null);
-
     public string Method => "SCRAM-SHA-256";
 
-    public IEnhancedAuthentication Begin() => new Exchange(_users.Value);
+    /// <summary>The users of the password file as it is now: the file is read again when it changes.</summary>
+    public IEnhancedAuthentication Begin() => new Exchange(users.Users);
 
     private sealed class Exchange(PasswordFile? users) : IEnhancedAuthentication
     {

@@ -114,6 +114,11 @@ public sealed partial class MqttConnection
         }
 
         ClientId = clientId;
+        if (!await AdmitAsync(connect, clientId))
+        {
+            return;
+        }
+
         var requestedExpiry = Version == MqttProtocolVersion.V500 ? connect.SessionExpiryInterval : connect.CleanStart ? 0 : SessionExpiry.Never;
         _sessionExpiry = Math.Min(requestedExpiry, _options.MaximumSessionExpiryInterval);
         _clientTopicAliasMaximum = Version == MqttProtocolVersion.V500 ? connect.TopicAliasMaximum : (ushort)0;

@@ -32,6 +32,11 @@ public sealed partial class MqttConnection
         }
 
         CountReceived(packet, topic);
+        if (!MayPublish(topic))
+        {
+            return new ValueTask(RefusePublishAsync(packet.Qos, packet.PacketId, topic));
+        }
+
         var message = MessageMapping.ToMessage(packet, topic, ClientId!);
         if (packet.Qos == QualityOfService.ExactlyOnce)
         {

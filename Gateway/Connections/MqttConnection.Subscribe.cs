@@ -15,7 +15,7 @@ public sealed partial class MqttConnection
             requests[i] = new SubscriptionRequest(s.Filter, (byte)s.MaximumQos, s.NoLocal, s.RetainAsPublished, (byte)s.RetainHandling);
         }
 
-        var result = await SubscribeWithinLimitsAsync(requests, packet.SubscriptionIdentifier);
+        var result = await SubscribeAllowedAsync(packet, requests);
         var codes = new ReasonCode[result.ReasonCodes.Length];
         for (var i = 0; i < codes.Length; i++)
         {

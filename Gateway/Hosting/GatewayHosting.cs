@@ -29,6 +29,7 @@ public static class GatewayHosting
         services.AddHostedService<LeaseRenewal>();
         services.AddMqttHealthEndpoints();
         builder.AddMqttObservability();
+        services.AddMqttEdge(builder.Configuration);
         builder.WebHost.ConfigureKestrel(ListenMqtt);
         return builder;
     }
@@ -55,10 +56,12 @@ public static class GatewayHosting
 
         if (options.Http.Enabled)
         {
-            kestrel.Listen(IPAddress.Parse(options.Http.Address), options.Http.Port);
+            kestrel.Listen(IPAddress.Parse(options.Http.Address), options.Http.Port, listen => TransportHosting.UseHttpTls(listen, options));
         }
 
-        if (!options.Tcp.Enabled && !options.Http.Enabled)
+        TransportHosting.ListenTls(kestrel);
+
+        if (!options.Tcp.Enabled && !options.Http.Enabled && !kestrel.ApplicationServices.GetRequiredService<IOptions<TlsOptions>>().Value.Enabled)
         {
             // Kestrel with no endpoint binds localhost:5000, and a second such silo on the machine would fail to
             // start: a port of the system's choosing on loopback serves nothing and collides with nothing.

@@ -139,4 +139,7 @@ public sealed class HttpListenerOptions
 
     /// <summary>0 picks a free port.</summary>
     public int Port { get; set; } = 8080;
+
+    /// <summary>Serve HTTPS (and so wss) with the certificate of <c>Mqtt:Tls</c>.</summary>
+    public bool Tls { get; set; }
 }

@@ -31,17 +31,25 @@ public sealed class CloudProfileTests
         Assert.Equal("false", siloEnv["Mqtt__Tcp__Enabled"]);
         await using var silo = await BrokerProcess.StartAsync("Silo", siloEnv);
 
+        // The cloud profile refuses anonymous clients: the gateway gets a password file, as an operator would give it.
+        var users = Path.Combine(Path.GetTempPath(), $"cloud-users-{Guid.NewGuid():N}");
+        OrleansMqtt.Gateway.PasswordFile.SetUser(users, "device", "device password", iterations: 4096);
         var gatewayEnv = Environment("gateway", deployment);
+        Assert.Equal("false", gatewayEnv["Mqtt__Auth__AllowAnonymous"]);
         gatewayEnv["Mqtt__Tcp__Port"] = ports[3].ToString();
         gatewayEnv["Mqtt__Http__Port"] = ports[4].ToString();
+        gatewayEnv["Mqtt__Auth__PasswordFile"] = users;
         await using var gateway = await BrokerProcess.StartAsync("Gateway", gatewayEnv);
 
-        // Authentication arrives with its own issue; until then Mqtt__Auth__AllowAnonymous=false has no effect and
-        // this anonymous client is served. That work will give this test credentials.
+        var anonymous = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        var refused = await anonymous.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", ports[3]).WithClientId("anon-" + Guid.NewGuid().ToString("N")).Build());
+        Assert.Equal(MQTTnet.MqttClientConnectResultCode.NotAuthorized, refused.ResultCode);
+        anonymous.Dispose();
+
         var topic = $"cloud/{Guid.NewGuid():N}";
-        await using var subscriber = await TestClient.ConnectAsync(ports[3], "sub-" + Guid.NewGuid().ToString("N"), MqttProtocolVersion.V500);
+        await using var subscriber = await TestClient.ConnectAsync(ports[3], "sub-" + Guid.NewGuid().ToString("N"), MqttProtocolVersion.V500, b => b.WithCredentials("device", "device password"));
         await subscriber.SubscribeAsync(topic + "/#", MqttQualityOfServiceLevel.AtLeastOnce);
-        await using var publisher = await TestClient.ConnectAsync(ports[3], "pub-" + Guid.NewGuid().ToString("N"), MqttProtocolVersion.V311);
+        await using var publisher = await TestClient.ConnectAsync(ports[3], "pub-" + Guid.NewGuid().ToString("N"), MqttProtocolVersion.V311, b => b.WithCredentials("device", "device password"));
         await publisher.PublishAsync(topic + "/temp", "21.5", MqttQualityOfServiceLevel.AtLeastOnce);
         var message = await subscriber.ReceiveAsync("the message published through the cloud-configured gateway");
         Assert.Equal((topic + "/temp", "21.5"), (message.Topic, message.Text()));
@@ -52,6 +60,8 @@ public sealed class CloudProfileTests
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         }
+
+        File.Delete(users);
     }
 
     /// <summary>The static settings of the role from infra/app-settings.json, then the per-deployment ones.</summary>

@@ -36,10 +36,15 @@ public sealed class TestClient : IAsyncDisposable
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer("127.0.0.1", port)
             .WithClientId(clientId)
             .WithProtocolVersion(version)
             .WithTimeout(Patience);
+        if (port != 0)
+        {
+            // Port 0: the caller picks the transport (TLS, WebSocket) in configure; MQTTnet keeps the first one set.
+            builder.WithTcpServer("127.0.0.1", port);
+        }
+
         configure?.Invoke(builder);
         TestClient? wrapper = null;
         var pending = Channel.CreateUnbounded<MqttApplicationMessage>();
