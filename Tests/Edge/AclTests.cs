@@ -159,6 +159,21 @@ public sealed class AclTests(EdgeBrokerFixture fixture)
         Assert.Empty(await bob.ReceiveUntilAsync(marker));
     }
 
+    [Fact]
+    public async Task Only_a_user_with_a_rule_on_SYS_reads_the_broker_figures()
+    {
+        await using var monitor = await TestClient.ConnectAsync(fixture.Port, EdgeConnect.NewId("monitor"), MqttProtocolVersion.V500, b => b.WithCredentials(EdgeBrokerFixture.Monitor, EdgeBrokerFixture.MonitorPassword));
+        await monitor.SubscribeAsync("$SYS/broker/version", MqttQualityOfServiceLevel.AtMostOnce);
+        var version = await monitor.ReceiveAsync("$SYS/broker/version");
+        Assert.StartsWith("OrleansMqtt", Encoding.UTF8.GetString(version.Payload));
+
+        // A rule on '#' does not reach '$' topics, as a '#' subscription does not [MQTT-4.7.2-1].
+        await using var bob = await BobAsync();
+        Assert.Equal(MqttClientSubscribeResultCode.NotAuthorized, await SubscribeAsync(bob, "$SYS/#"));
+        await using var alice = await AliceAsync(MqttProtocolVersion.V500);
+        Assert.Equal(MqttClientSubscribeResultCode.NotAuthorized, await SubscribeAsync(alice, "$SYS/broker/version"));
+    }
+
     private Task<TestClient> AliceAsync(MqttProtocolVersion version) =>
         TestClient.ConnectAsync(fixture.Port, EdgeConnect.NewId("alice"), version, b => b.WithCredentials(EdgeBrokerFixture.Alice, EdgeBrokerFixture.AlicePassword));
 

@@ -19,6 +19,8 @@ public sealed class EdgeBrokerFixture : IAsyncLifetime
     public const string AlicePassword = "alice's password";
     public const string Bob = "bob";
     public const string BobPassword = "bob's password";
+    public const string Monitor = "monitor";
+    public const string MonitorPassword = "monitor's password";
 
     public const string Acl = """
         # Every client: its own device tree; every user: read its own tree, write its outbox.
@@ -33,6 +35,9 @@ public sealed class EdgeBrokerFixture : IAsyncLifetime
 
         user bob
         topic read #
+
+        user monitor
+        topic read $SYS/#
 
         user device-7
         topic readwrite certs/#
@@ -61,6 +66,7 @@ public sealed class EdgeBrokerFixture : IAsyncLifetime
         var users = Certificates.PathOf("users");
         PasswordFile.SetUser(users, Alice, AlicePassword, iterations: 4096);
         PasswordFile.SetUser(users, Bob, BobPassword, iterations: 4096);
+        PasswordFile.SetUser(users, Monitor, MonitorPassword, iterations: 4096);
         Tokens = new TestTokens(Certificates.PathOf("jwks.json"));
         var acl = Certificates.PathOf("acl");
         await File.WriteAllTextAsync(acl, Acl);
@@ -90,6 +96,7 @@ public sealed class EdgeBrokerFixture : IAsyncLifetime
             ["Mqtt:Http:Enabled"] = "true",
             ["Mqtt:Http:Port"] = HttpPort.ToString(),
             ["Mqtt:Acl:File"] = acl,
+            ["Mqtt:Sys:Interval"] = "00:00:01",
         });
     }
 
