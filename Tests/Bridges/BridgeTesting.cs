@@ -15,15 +15,25 @@ public static class BridgeTesting
     public static QueueClient Queue(string connectionString, string name) => new(connectionString, name);
 
     /// <summary>Receives and deletes messages, as a backend consumer would, until <paramref name="count"/> have come.</summary>
-    public static async Task<List<JsonElement>> ReadAsync(QueueClient queue, int count, TimeSpan? patience = null)
+    public static Task<List<JsonElement>> ReadAsync(QueueClient queue, int count, TimeSpan? patience = null) =>
+        ReadUntilAsync(queue, received => received.Count >= count, $"{count} messages", patience);
+
+    /// <summary>
+    /// Receives and deletes messages until every publisher's numbers 0..count-1 are there (duplicates, which
+    /// at-least-once allows after a failure, do not count twice).
+    /// </summary>
+    public static Task<List<JsonElement>> ReadNumbersAsync(QueueClient queue, int publishers, int count) =>
+        ReadUntilAsync(queue, received => received.Select(e => (e.GetProperty("clientId").GetString(), PayloadText(e))).Distinct().Count() >= publishers * count, $"{count} numbered messages from each of {publishers} publishers", null);
+
+    private static async Task<List<JsonElement>> ReadUntilAsync(QueueClient queue, Func<List<JsonElement>, bool> complete, string awaited, TimeSpan? patience)
     {
         var deadline = DateTime.UtcNow + (patience ?? Patience);
         var received = new List<JsonElement>();
-        while (received.Count < count)
+        while (!complete(received))
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Only {received.Count} of {count} messages reached queue {queue.Name} within {(patience ?? Patience).TotalSeconds} s");
+                throw new TimeoutException($"Not all of {awaited} reached queue {queue.Name} within {(patience ?? Patience).TotalSeconds} s ({received.Count} did)");
             }
 
             if (!(await queue.ExistsAsync()).Value)

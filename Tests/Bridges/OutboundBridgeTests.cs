@@ -46,7 +46,7 @@ public sealed class OutboundBridgeTests
         await clients[0].PublishAsync($"fleet/{id}/0/other", "not for the queue", MqttQualityOfServiceLevel.AtLeastOnce);
 
         var queue = BridgeTesting.Queue(azurite.ConnectionString, queueName);
-        var envelopes = await BridgeTesting.ReadAsync(queue, publishers * count);
+        var envelopes = await BridgeTesting.ReadNumbersAsync(queue, publishers, count);
         var byPublisher = BridgeTesting.NumbersByPublisher(envelopes);
         Assert.Equal(publishers, byPublisher.Count);
         for (var p = 0; p < publishers; p++)
@@ -65,7 +65,7 @@ public sealed class OutboundBridgeTests
         Assert.Empty((await queue.ReceiveMessagesAsync(32)).Value);
         Assert.True(forwarded.Total >= publishers * count, $"mqtt.bridge.forwarded counted {forwarded.Total}");
         var info = await broker.Grains.GetGrain<IOutboundBridgeGrain>(queueName).GetInfo();
-        Assert.Equal(publishers * count, info.Forwarded);
+        Assert.True(info.Forwarded >= publishers * count, $"the bridge counted {info.Forwarded} forwarded");
 
         foreach (var client in clients)
         {

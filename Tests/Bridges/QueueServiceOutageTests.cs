@@ -57,7 +57,7 @@ public sealed class QueueServiceOutageTests(ITestOutputHelper output)
         output.WriteLine("queue service restarted");
         await PublishAsync(200, count);
 
-        var envelopes = await BridgeTesting.ReadAsync(BridgeTesting.Queue(storage.ConnectionString, queueName), count);
+        var envelopes = await BridgeTesting.ReadNumbersAsync(BridgeTesting.Queue(storage.ConnectionString, queueName), 1, count);
         var numbers = BridgeTesting.NumbersByPublisher(envelopes)[$"device-{id}"];
         BridgeTesting.AssertCompleteAndInOrder($"device-{id}", numbers, count);
         var info = await bridge.GetInfo();
