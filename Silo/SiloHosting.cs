@@ -87,6 +87,9 @@ public static class SiloHosting
 
         silo.Services.AddMqttGrains(configuration);
         silo.Services.AddMqttGrainObservability(configuration);
+
+        // Queue bridges (Mqtt:Bridges), on the silo's storage account unless they name their own.
+        silo.Services.AddMqttBridges(configuration, azure.Storage.ConnectionString, azure.Storage.QueueServiceUri, azure.Credential);
         return silo;
     }
 }

@@ -113,6 +113,13 @@ public sealed partial class MqttConnection
             clientId = assigned = "auto-" + Guid.NewGuid().ToString("N");
         }
 
+        if (BridgeClientIds.IsReserved(clientId))
+        {
+            // The queue bridges' sessions: a device taking one over would steal the bridge's messages.
+            await RejectAsync(Version, ReasonCode.ClientIdentifierNotValid, $"client ids starting with {BridgeClientIds.Prefix} are reserved");
+            return;
+        }
+
         ClientId = clientId;
         if (!await AdmitAsync(connect, clientId))
         {
