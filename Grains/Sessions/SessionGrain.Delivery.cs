@@ -7,6 +7,9 @@ public sealed partial class SessionGrain
     private string? _lastTopic;
     private ITopicGrain? _lastTopicGrain;
 
+    // A bridge's queue is full and publishes to its topics are refused; logged once until it takes messages again.
+    private bool _backlogged;
+
     public async Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia)
     {
         if (!State.Exists)
@@ -33,15 +36,29 @@ public sealed partial class SessionGrain
         }
 
         var pending = new PendingDeliveries();
-        foreach (var routed in messages)
+        try
         {
-            if (FirstDelivery(routed.Message))
+            foreach (var routed in messages)
             {
-                Accept(new QueuedMessage(routed.Message, routed.Qos, routed.Retain, routed.SubscriptionIds, null), ref pending);
+                if (FirstDelivery(routed.Message))
+                {
+                    Accept(new QueuedMessage(routed.Message, routed.Qos, routed.Retain, routed.SubscriptionIds, null), ref pending);
+                }
             }
+        }
+        catch (BridgeBackloggedException ex)
+        {
+            // What was taken before the queue filled up still goes out; the rest is refused.
+            return RefuseAfterAsync(pending.CompleteAsync(this), ex);
         }
 
         return pending.CompleteAsync(this);
+    }
+
+    private static async Task RefuseAfterAsync(Task taken, Exception refusal)
+    {
+        await taken;
+        throw refusal;
     }
 
     /// <summary>
@@ -257,6 +274,22 @@ public sealed partial class SessionGrain
     {
         if (State.Queue.Count >= _options.MaxQueuedMessages)
         {
+            if (message.Qos > 0 && ClientId.StartsWith(BridgeClientIds.Prefix, StringComparison.Ordinal))
+            {
+                // A bridge's session never drops what a publisher is told was received: the publish fails instead,
+                // so the gateway retries it with backoff and the publisher waits for its PUBACK until the queue
+                // service takes messages again.
+                // Its resend must not be taken for a copy this session already has.
+                State.RecentExactlyOnceIds.Remove(message.Message.ExactlyOnceId);
+                if (!_backlogged)
+                {
+                    _backlogged = true;
+                    _logger.LogWarning("Bridge session {ClientId} queue is full ({Limit}): publishes to its topics wait for the queue service", ClientId, _options.MaxQueuedMessages);
+                }
+
+                throw new BridgeBackloggedException($"The bridge {ClientId} has {State.Queue.Count} messages waiting, the most it holds (Mqtt:Sessions:MaxQueuedMessages).");
+            }
+
             State.DroppedMessages++;
             BrokerMetrics.MessageDropped(DropReason.QueueFull);
             if (State.DroppedMessages == 1 || State.DroppedMessages % 1000 == 0)
@@ -272,6 +305,7 @@ public sealed partial class SessionGrain
             State.Queue.RemoveAt(0);
         }
 
+        _backlogged = false;
         State.Queue.Add(message);
     }
 
