@@ -25,6 +25,9 @@ public sealed partial class MqttConnection
 
     private LimitsOptions LimitSettings => Limits.Options;
 
+    /// <summary>Until CONNECT is accepted, a client that has not identified itself may send only small packets.</summary>
+    private int MaxInboundPacketSize => _connected ? _options.MaxPacketSize : Math.Min(_options.MaxPacketSize, LimitSettings.MaxConnectPacketSize);
+
     /// <summary>
     /// Refuses a CONNECT over the connection count (v5 CONNACK 0x89 Server Busy) or a CONNECT rate (0x9F Connection
     /// Rate Exceeded); v3 clients get return code 3, Server Unavailable. Not logged per connection: a flood would

@@ -143,7 +143,7 @@ public sealed partial class MqttConnection
             var buffer = result.Buffer;
             try
             {
-                while (MqttFrameReader.TryRead(buffer, _options.MaxPacketSize, out var frame, out var consumed))
+                while (MqttFrameReader.TryRead(buffer, MaxInboundPacketSize, out var frame, out var consumed))
                 {
                     Volatile.Write(ref _lastActivity, Environment.TickCount64);
                     var handled = HandleAsync(frame);

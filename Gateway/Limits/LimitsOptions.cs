@@ -57,6 +57,14 @@ public sealed class LimitsOptions : IValidatableObject
     [Range(1, 65_535, ErrorMessage = "Mqtt:Limits:MaxTopicLevels must be between {1} and {2}.")]
     public int MaxTopicLevels { get; set; } = 32;
 
+    /// <summary>
+    /// Largest packet a connection may send before its CONNECT is accepted (CONNECT and AUTH), in bytes; above it the
+    /// connection is closed before the body is buffered. Bounds what an unauthenticated socket can
+    /// make a gateway hold; <c>Mqtt:MaxPacketSize</c> applies once connected.
+    /// </summary>
+    [Range(1024, 268_435_455, ErrorMessage = "Mqtt:Limits:MaxConnectPacketSize must be between {1} and {2}.")]
+    public int MaxConnectPacketSize { get; set; } = 64 * 1024;
+
     /// <summary>How often a limit that keeps being hit is logged again (with the number of hits meanwhile).</summary>
     public TimeSpan LogInterval { get; set; } = TimeSpan.FromMinutes(1);
 

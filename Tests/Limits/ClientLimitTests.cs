@@ -147,6 +147,20 @@ public sealed class ClientLimitTests(LimitedBrokerFixture fixture) : IDisposable
         Assert.Equal([ReasonCode.QuotaExceeded], MqttDecoder.DecodeSubAck((await second.ReadFrameAsync()).Frame, MqttProtocolVersion.V500).ReasonCodes);
     }
 
+    [Fact]
+    public async Task A_connection_that_announces_a_CONNECT_above_the_pre_connect_bound_is_closed_before_sending_it()
+    {
+        // A CONNECT whose Remaining Length says 200,000 bytes: below Mqtt:MaxPacketSize, above the 64 KiB a client that
+        // has not identified itself may send. Only the fixed header and a few bytes of the body are sent.
+        Assert.True(200_000 < LimitedBrokerFixture.MaxPacketSize);
+        await using var client = await RawMqttClient.OpenAsync(_port);
+        await client.SendBytesAsync([0x10, 0xC0, 0x9A, 0x0C, 0x00, 0x04, (byte)'M', (byte)'Q', (byte)'T', (byte)'T']);
+
+        Assert.Empty(await client.ReadUntilClosedAsync());
+        await _hits.WaitForAsync(LimitNames.PacketSize);
+        await BrokerChecks.AssertServesOthersAsync(_port);
+    }
+
     [Theory]
     [InlineData(MqttProtocolVersion.V500)]
     [InlineData(MqttProtocolVersion.V311)]
