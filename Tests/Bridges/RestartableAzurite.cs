@@ -62,7 +62,7 @@ public sealed class RestartableAzurite : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         foreach (var port in _ports)
         {
-            while (!await AcceptsAsync(port))
+            while (!await Azurite.AcceptsAsync(port))
             {
                 if (DateTime.UtcNow > deadline)
                 {
@@ -83,20 +83,6 @@ public sealed class RestartableAzurite : IAsyncDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    private static async Task<bool> AcceptsAsync(int port)
-    {
-        try
-        {
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }

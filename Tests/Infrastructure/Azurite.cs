@@ -74,7 +74,8 @@ public sealed class Azurite
         return new Azurite(process, ports[0], ports[1], ports[2]);
     }
 
-    private static async Task<bool> AcceptsAsync(int port)
+    /// <summary>True when something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>
+    internal static async Task<bool> AcceptsAsync(int port)
     {
         try
         {
