@@ -79,6 +79,7 @@ var tags = { 'azd-env-name': environmentName }
 // Names known before deployment, so that modules can refer to each other's resources by name (precise What-If).
 var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
 var logAnalyticsName = '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+var appInsightsName = '${abbrs.insightsComponents}${resourceToken}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -103,6 +104,7 @@ module monitoring 'modules/monitoring.bicep' = {
   scope: rg
   params: {
     name: logAnalyticsName
+    appInsightsName: appInsightsName
     location: location
     tags: tags
   }
@@ -162,6 +164,7 @@ var deployment = {
   tableServiceUri: storage.outputs.tableServiceUri
   blobServiceUri: storage.outputs.blobServiceUri
   queueServiceUri: storage.outputs.queueServiceUri
+  appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
 }
 
 // azd deploy updates the one app tagged for a service; it is silo 0, and the postdeploy hook in azure.yaml runs

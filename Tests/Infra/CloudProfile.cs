@@ -22,6 +22,7 @@ public static partial class CloudProfile
         ["Azure__Storage__TableServiceUri"] = "tableServiceUri",
         ["Azure__Storage__BlobServiceUri"] = "blobServiceUri",
         ["Azure__Storage__QueueServiceUri"] = "queueServiceUri",
+        ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "appInsightsConnectionString",
     };
 
     public static JsonObject AppSettings { get; } =

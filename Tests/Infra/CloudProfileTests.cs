@@ -90,6 +90,9 @@ public sealed class CloudProfileTests
             ["tableServiceUri"] = endpoints["TableEndpoint"],
             ["blobServiceUri"] = endpoints["BlobEndpoint"],
             ["queueServiceUri"] = endpoints["QueueEndpoint"],
+
+            // No Application Insights here: an empty connection string exports nowhere.
+            ["appInsightsConnectionString"] = "",
         };
         var settings = CloudProfile.DeploymentSettingNames(await BicepCli.CompiledMainAsync())
             .ToDictionary(s => s.Key, s => local.TryGetValue(s.Value, out var value) ? value : throw new InvalidOperationException($"No local value for {s.Key} ({s.Value})"));

@@ -18,6 +18,7 @@ type DeploymentSettings = {
   tableServiceUri: string
   blobServiceUri: string
   queueServiceUri: string
+  appInsightsConnectionString: string
 }
 
 @export()
@@ -32,6 +33,7 @@ func containerEnv(staticSettings object, deployment DeploymentSettings) array =>
       { name: 'Azure__Storage__TableServiceUri', value: deployment.tableServiceUri }
       { name: 'Azure__Storage__BlobServiceUri', value: deployment.blobServiceUri }
       { name: 'Azure__Storage__QueueServiceUri', value: deployment.queueServiceUri }
+      { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: deployment.appInsightsConnectionString }
     ]
   )
 
