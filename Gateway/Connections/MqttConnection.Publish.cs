@@ -181,7 +181,7 @@ public sealed partial class MqttConnection
             {
                 try
                 {
-                    var count = await TopicGrainOf(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
+                    var count = await (_topicGrains ??= new LastTopicGrain(_grains)).Of(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
                     foreach (var i in group)
                     {
                         matched[i] = count;

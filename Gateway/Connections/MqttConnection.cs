@@ -18,7 +18,8 @@ public sealed partial class MqttConnection
     private readonly GatewayEndpoint _endpoint;
     private readonly ConnectionRegistry _registry;
     private readonly GatewayOptions _options;
-    private readonly TopicNameCache _topicNames = new();
+    private TopicNameCache? _topicNames;
+    private LastTopicGrain? _topicGrains;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closing = new();
     private readonly long _acceptedAt = Environment.TickCount64;
@@ -200,7 +201,7 @@ public sealed partial class MqttConnection
         switch (frame.Type)
         {
             case PacketType.Publish:
-                return HandlePublishAsync(MqttDecoder.DecodePublish(frame, Version, _topicNames));
+                return HandlePublishAsync(MqttDecoder.DecodePublish(frame, Version, _topicNames ??= new()));
             case PacketType.PubAck:
             case PacketType.PubRec:
             case PacketType.PubComp:

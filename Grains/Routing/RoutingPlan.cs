@@ -9,7 +9,7 @@ internal sealed class RoutingPlan
 {
     private readonly WildcardMatch[][] _wildcard;
 
-    private RoutingPlan(WildcardMatch[][] wildcard, Target[] targets, (string Filter, List<Subscriber> Members)[] shared, int matched)
+    private RoutingPlan(WildcardMatch[][] wildcard, Target[] targets, (string Filter, SharedMember[] Members)[] shared, int matched)
     {
         _wildcard = wildcard;
         Targets = targets;
@@ -20,7 +20,7 @@ internal sealed class RoutingPlan
     public Target[] Targets { get; }
 
     /// <summary>Each shared subscription (<c>$share/{group}/{filter}</c>) that matches, with its members.</summary>
-    public (string Filter, List<Subscriber> Members)[] Shared { get; }
+    public (string Filter, SharedMember[] Members)[] Shared { get; }
 
     /// <summary>How many subscriptions match: 0 gives a v5 publisher "no matching subscribers".</summary>
     public int Matched { get; }
@@ -64,7 +64,7 @@ internal sealed class RoutingPlan
         }
 
         var targets = builders.Select(b => b.Value.Build(b.Key, grains)).ToArray();
-        return new RoutingPlan(wildcard, targets, [.. shared.Select(s => (s.Key, s.Value))], matched);
+        return new RoutingPlan(wildcard, targets, [.. shared.Select(s => (s.Key, s.Value.Select(m => new SharedMember(m, grains.GetGrain<ISessionGrain>(m.ClientId))).ToArray()))], matched);
     }
 
     private static void Collect(Dictionary<string, TargetBuilder> targets, Dictionary<string, List<Subscriber>> shared, string filter, Subscriber subscriber)
@@ -109,6 +109,9 @@ internal sealed class RoutingPlan
             return grant is { } g ? new RoutedMessage(message, Math.Min(message.Qos, g.Qos), message.Retain && g.RetainAsPublished, g.SubscriptionIds) : null;
         }
     }
+
+    /// <summary>A member of a shared subscription, with its session's grain reference.</summary>
+    internal readonly record struct SharedMember(Subscriber Subscriber, ISessionGrain Session);
 
     internal sealed record Grant(byte Qos, bool RetainAsPublished, uint[]? SubscriptionIds)
     {

@@ -95,20 +95,8 @@ public sealed class TopicGrain(
 
     public async Task RedeliverShared(string sharedFilter, MqttMessage message, string formerMember)
     {
-        Topic.IsShared(sharedFilter, out var group, out var filter);
-        var members = new List<Subscriber>();
-        if (filter == TopicName)
-        {
-            members.AddRange(stored.State.Subscribers.Values.Where(s => s.ShareGroup == group));
-        }
-        else
-        {
-            foreach (var partition in await GetWildcardMatchesAsync())
-            {
-                members.AddRange(partition.Where(m => m.Filter == filter && m.Subscriber.ShareGroup == group).Select(m => m.Subscriber));
-            }
-        }
-
+        var plan = await GetPlanAsync();
+        var members = Array.Find(plan.Shared, s => s.Filter == sharedFilter).Members ?? [];
         await DeliverToOneMemberAsync(sharedFilter, members, message, formerMember);
     }
 
@@ -160,13 +148,13 @@ public sealed class TopicGrain(
     /// Round robin over the members; a member whose session is gone is passed over. A member that is offline with a
     /// persistent session keeps the message queued for when it returns, as 4.8.2 allows.
     /// </summary>
-    private async Task DeliverToOneMemberAsync(string sharedFilter, List<Subscriber> members, MqttMessage message, string? exclude)
+    private async Task DeliverToOneMemberAsync(string sharedFilter, RoutingPlan.SharedMember[] members, MqttMessage message, string? exclude)
     {
         var start = _nextMember.GetValueOrDefault(sharedFilter);
         _nextMember[sharedFilter] = start + 1;
-        for (var i = 0; i < members.Count; i++)
+        for (var i = 0; i < members.Length; i++)
         {
-            var member = members[(start + i) % members.Count];
+            var (member, session) = members[(start + i) % members.Length];
             if (member.ClientId == exclude)
             {
                 continue;
@@ -175,7 +163,7 @@ public sealed class TopicGrain(
             var qos = Math.Min(message.Qos, member.MaximumQos);
             var retain = message.Retain && member.RetainAsPublished;
             uint[]? ids = member.SubscriptionIdentifier is { } id ? [id] : null;
-            if (await GrainFactory.GetGrain<ISessionGrain>(member.ClientId).Deliver(message, qos, retain, ids, sharedFilter))
+            if (await session.Deliver(message, qos, retain, ids, sharedFilter))
             {
                 return;
             }

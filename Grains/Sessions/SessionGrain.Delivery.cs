@@ -4,8 +4,7 @@ namespace OrleansMqtt.Grains;
 
 public sealed partial class SessionGrain
 {
-    private string? _lastTopic;
-    private ITopicGrain? _lastTopicGrain;
+    private LastTopicGrain? _topicGrains;
 
     // A bridge's queue is full and publishes to its topics are refused; logged once until it takes messages again.
     private bool _backlogged;
@@ -181,7 +180,7 @@ public sealed partial class SessionGrain
             await SaveAsync();
         }
 
-        var matched = await TopicGrainOf(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
+        var matched = await (_topicGrains ??= new LastTopicGrain(GrainFactory)).Of(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
         State.Publishing.Remove(packetId);
         State.AwaitingRelease.Add(packetId);
 
@@ -199,21 +198,6 @@ public sealed partial class SessionGrain
 
         await SaveAsync();
         return (byte)ReasonCode.Success;
-    }
-
-    /// <summary>
-    /// The topic grain for <paramref name="topic"/>; the last one is kept, because making a grain reference resolves the
-    /// interface type through reflection every time and a client nearly always repeats its topic.
-    /// </summary>
-    private ITopicGrain TopicGrainOf(string topic)
-    {
-        if (_lastTopicGrain is not { } grain || !string.Equals(_lastTopic, topic, StringComparison.Ordinal))
-        {
-            _lastTopicGrain = grain = GrainFactory.GetGrain<ITopicGrain>(topic);
-            _lastTopic = topic;
-        }
-
-        return grain;
     }
 
     /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>
@@ -274,7 +258,7 @@ public sealed partial class SessionGrain
     {
         if (State.Queue.Count >= _options.MaxQueuedMessages)
         {
-            if (message.Qos > 0 && ClientId.StartsWith(BridgeClientIds.Prefix, StringComparison.Ordinal))
+            if (message.Qos > 0 && BridgeClientIds.IsReserved(ClientId))
             {
                 // A bridge's session never drops what a publisher is told was received: the publish fails instead,
                 // so the gateway retries it with backoff and the publisher waits for its PUBACK until the queue
