@@ -22,6 +22,7 @@ public static class GatewayHosting
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<GatewayObserver>();
         services.AddSingleton<GatewayEndpoint>();
+        services.AddSingleton<OrleansMqtt.Grains.ILocalGateway>(sp => sp.GetRequiredService<GatewayEndpoint>());
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayLifetime>();
         var lease = builder.Configuration.GetLeaseOptions();

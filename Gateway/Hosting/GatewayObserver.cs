@@ -10,14 +10,19 @@ public sealed class GatewayObserver(ConnectionRegistry connections) : IGatewayOb
     {
         foreach (var delivery in deliveries)
         {
-            // A connection that is gone drops its deliveries here; QoS 1/2 ones stay in flight in the session.
-            if (connections.TryGet(delivery.ConnectionId, out var connection))
-            {
-                connection.Send(delivery);
-            }
+            Deliver(delivery);
         }
 
         return Task.CompletedTask;
+    }
+
+    public void Deliver(Delivery delivery)
+    {
+        // A connection that is gone drops its deliveries here; QoS 1/2 ones stay in flight in the session.
+        if (connections.TryGet(delivery.ConnectionId, out var connection))
+        {
+            connection.Send(delivery);
+        }
     }
 
     public Task Close(long connectionId, byte reasonCode)
@@ -35,9 +40,10 @@ public sealed class GatewayObserver(ConnectionRegistry connections) : IGatewayOb
 
 /// <summary>
 /// Who this gateway is to the grains: an id and the reference to its observer. The observer object is held here
-/// because Orleans keeps only a weak reference to it.
+/// because Orleans keeps only a weak reference to it. In a silo's process it is also the <see cref="ILocalGateway"/>
+/// that the silo's sessions deliver to directly.
 /// </summary>
-public sealed class GatewayEndpoint(IGrainFactory grainFactory, GatewayObserver observer)
+public sealed class GatewayEndpoint(IGrainFactory grainFactory, GatewayObserver observer) : ILocalGateway
 {
     private readonly Lock _lock = new();
     private IGatewayObserver? _reference;
@@ -58,4 +64,6 @@ public sealed class GatewayEndpoint(IGrainFactory grainFactory, GatewayObserver 
     }
 
     public ConnectionRef RefFor(long connectionId) => new(GatewayId, connectionId, Reference);
+
+    public void Deliver(Delivery delivery) => observer.Deliver(delivery);
 }

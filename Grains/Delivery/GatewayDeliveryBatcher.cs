@@ -4,14 +4,22 @@ namespace OrleansMqtt.Grains;
 
 /// <summary>
 /// One per silo. Sessions hand it deliveries; it sends them to each gateway's observer in batches, one call in
-/// flight per gateway, so that under load one call carries many messages and order per gateway is kept.
+/// flight per gateway, so that under load one call carries many messages and order per gateway is kept. A gateway
+/// in the silo's own process (<see cref="ILocalGateway"/>) gets them directly, in the order they are sent.
 /// </summary>
-public sealed class GatewayDeliveryBatcher(ILogger<GatewayDeliveryBatcher> logger)
+public sealed class GatewayDeliveryBatcher(ILogger<GatewayDeliveryBatcher> logger, IEnumerable<ILocalGateway> localGateways)
 {
     private readonly ConcurrentDictionary<string, GatewayQueue> _gateways = new();
+    private readonly ILocalGateway? _local = localGateways.FirstOrDefault();
 
     public void Send(ConnectionRef connection, Delivery delivery)
     {
+        if (_local is { } local && string.Equals(connection.GatewayId, local.GatewayId, StringComparison.Ordinal))
+        {
+            local.Deliver(delivery);
+            return;
+        }
+
         var queue = _gateways.GetOrAdd(connection.GatewayId, static (_, c) => new GatewayQueue(c.Gateway), connection);
         queue.Enqueue(connection.Gateway, delivery, this);
     }
