@@ -45,23 +45,28 @@ public static class IdleScenario
         Log.Info($"idle: {count} connections to {options.Servers.Count} listener(s) from {sources} source address(es)"
             + $"{(processes > 1 ? $" in {processes} client processes" : "")}; broker VmRSS before {before.Sum() / 1024} KiB");
 
+        var cpuBefore = ProcessStats.CpuSeconds(options.Pids);
         var start = Stopwatch.GetTimestamp();
         Opened opened;
         Func<Task> close;
+        double clientCpu;
         if (processes == 1)
         {
             var held = await Holding.OpenAsync(options, 0, count, sources, concurrency, "idle");
             opened = held.Result;
             close = held.CloseAsync;
+            clientCpu = ProcessStats.OwnCpuSeconds();
         }
         else
         {
             var children = await Children.StartAsync(options, count, processes, sources, concurrency);
             opened = children.Result;
             close = children.CloseAsync;
+            clientCpu = children.CpuSeconds;
         }
 
         var connectSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var brokerCpu = ProcessStats.CpuSeconds(options.Pids) - cpuBefore;
         await Task.Delay(TimeSpan.FromSeconds(settle));
         var after = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
         Log.Info($"idle: {opened.Connected} connected in {connectSeconds:F1} s, {opened.Failed} failed; broker VmRSS after {after.Sum() / 1024} KiB");
@@ -78,6 +83,10 @@ public static class IdleScenario
             .Add("source_addresses", sources)
             .Add("client_processes", processes)
             .Add("connect_s", connectSeconds)
+            .Add("connects_per_s", opened.Connected / connectSeconds)
+            // CPU while connecting: the broker's processes, and the client's (this process, or its children).
+            .Add("broker_cpu_s", brokerCpu)
+            .Add("client_cpu_s", clientCpu)
             .Add("broker_rss_before_kib", before.Sum() / 1024)
             .Add("broker_rss_after_kib", after.Sum() / 1024)
             .Add("bytes_per_connection", opened.Connected == 0 ? double.NaN : (after.Sum() - before.Sum()) / (double)opened.Connected)
@@ -242,12 +251,16 @@ public static class IdleScenario
             // Each child connects for at most --max-seconds; the rest is its start-up.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxSeconds + 60));
             var reports = await Task.WhenAll(children.Select((c, p) => ReadOpenAsync(c, p, shares[p], timeout.Token)));
+            var cpu = children.Sum(c => c.HasExited ? 0 : c.TotalProcessorTime.TotalSeconds);
             return new Children(children, new Opened(
                 reports.Sum(r => r.Connected),
                 reports.Sum(r => r.Failed),
                 reports.Select(r => r.FirstError).FirstOrDefault(e => e is not null),
-                reports.Max(r => r.Seconds)));
+                reports.Max(r => r.Seconds))) { CpuSeconds = cpu };
         }
+
+        /// <summary>CPU time of the children up to the moment all were open.</summary>
+        public double CpuSeconds { get; private init; }
 
         /// <summary>Closes every child's standard input, the signal to disconnect, and waits for them to exit.</summary>
         public async Task CloseAsync()
