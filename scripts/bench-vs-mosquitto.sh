@@ -2,7 +2,7 @@
 # Runs the same benchmark scenarios (Bench/, OrleansMqtt.Bench) against Mosquitto, our embedded broker (one silo
 # with the gateway's listener) and one silo + one gateway as separate processes, all on 127.0.0.1 free ports, and
 # persistent sessions also against the embedded broker on Azure Table storage (Azurite). Prints a table with the
-# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 13 minutes after the build (3 of them the
+# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 12 minutes after the build (2 of them the
 # scaled-out idle run).
 #
 # Idle connections are bounded by the open-files limit of one process (one descriptor per connection in the broker
