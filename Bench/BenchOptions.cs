@@ -31,8 +31,19 @@ public sealed class BenchOptions
             throw new ArgumentException($"--host {host} is not a loopback address.");
         }
 
-        Server = new IPEndPoint(host, Int("port", 1883));
-        Broker = String("broker", $"{host}:{Server.Port}");
+        // --ports p1,p2,...: several listeners of one broker (one per gateway process); connection i goes to the
+        // (i mod n)-th. --port is the one-listener form.
+        var ports = String("ports", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        if (ports.Length > 0 && _values.ContainsKey("port"))
+        {
+            throw new ArgumentException("Give --port or --ports, not both.");
+        }
+
+        var port = Int("port", 1883);
+        Servers = (ports.Length > 0 ? ports : [port]).Select(p => new IPEndPoint(host, p)).ToArray();
+        Server = Servers[0];
+        Broker = String("broker", ports.Length > 1 ? $"{host}:{string.Join(",", ports)}" : $"{host}:{Server.Port}");
         Version = Int("mqtt", 4) switch
         {
             4 => MqttProtocolVersion.V311,
@@ -45,6 +56,9 @@ public sealed class BenchOptions
     }
 
     public IPEndPoint Server { get; }
+
+    /// <summary>Every listener given (<c>--ports</c>), or just <see cref="Server"/>.</summary>
+    public IReadOnlyList<IPEndPoint> Servers { get; }
 
     /// <summary>A label for the broker in the output (e.g. mosquitto, embedded, silo+gateway).</summary>
     public string Broker { get; }

@@ -8,19 +8,28 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.Error.WriteLine("""
         usage: OrleansMqtt.Bench <scenario> [--name value]...
           scenarios: fanin | fanout | pairs | persistent | latency | storm | idle
-          common:    --host 127.0.0.1 --port 1883 --broker <label> --mqtt 4|5 --pids <pid,pid> --max-seconds 30
+          common:    --host 127.0.0.1 --port 1883 | --ports <p1,p2,...> --broker <label> --mqtt 4|5 --pids <pid,pid> --max-seconds 30
+                     (--ports: the listeners of one broker, e.g. one per gateway; connection i goes to the (i mod n)-th)
           fanin:     --publishers 8 --qos 0 --messages <per publisher> --payload 64 --window 1000 --inflight 100
           fanout:    --subscribers 50 --qos 0 --messages 4000
           pairs:     --pairs 50 --qos 0 --messages 4000
           persistent: fan-in with clean session 0 everywhere; --qos 1 by default
           latency:   --rate 1000 --seconds 10 --qos 0
           storm:     --connections 5000 --concurrency 64 --sources 4
-          idle:      --connections 10000 --sources <n> --settle-seconds 5 --pids <broker pids>
+          idle:      --connections 10000 --sources <n> --settle-seconds 5 --concurrency 64 --pids <broker pids>
+                     --per-process <open-files limit - 500>: more connections than that are held by child processes
         """);
     return 2;
 }
 
 var options = new BenchOptions(args.Skip(1));
+if (args[0] == "idle-hold")
+{
+    // A child of the idle scenario: holds its share of the connections until its standard input is closed.
+    await IdleScenario.HoldAsync(options);
+    return options.Unused.Any() ? 2 : 0;
+}
+
 var report = args[0] switch
 {
     "fanin" => await ThroughputScenario.RunAsync("fanin", ThroughputScenario.Topology.FanIn, persistent: false, options),
@@ -29,7 +38,7 @@ var report = args[0] switch
     "persistent" => await ThroughputScenario.RunAsync("persistent", ThroughputScenario.Topology.FanIn, persistent: true, options),
     "latency" => await LatencyScenario.RunAsync(options),
     "storm" => await ConnectionScenarios.StormAsync(options),
-    "idle" => await ConnectionScenarios.IdleAsync(options),
+    "idle" => await IdleScenario.RunAsync(options),
     var other => throw new ArgumentException($"Unknown scenario '{other}'."),
 };
 

@@ -2,7 +2,14 @@
 # Runs the same benchmark scenarios (Bench/, OrleansMqtt.Bench) against Mosquitto, our embedded broker (one silo
 # with the gateway's listener) and one silo + one gateway as separate processes, all on 127.0.0.1 free ports, and
 # persistent sessions also against the embedded broker on Azure Table storage (Azurite). Prints a table with the
-# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 10 minutes after the build.
+# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 12 minutes after the build (2 of them the
+# scaled-out idle run).
+#
+# Idle connections are bounded by the open-files limit of one process (one descriptor per connection in the broker
+# and in the client). The single-process brokers get what that allows (the limit less 500); "silo+gateways" is our
+# broker scaled out to hold BENCH_SCALEOUT_CONNECTIONS (100,000) anyway: 1 silo and as many gateways as the limit
+# requires, each on its own port, the load generator's clients likewise in several processes. It runs idle only,
+# on processes started for that run and stopped right after it.
 #
 # The brokers run side by side and each scenario runs against each broker in turn, twice for the scenarios with a
 # target (the second round in reverse order), so that whatever else the machine is doing weighs on all of them
@@ -12,6 +19,7 @@
 #   BENCH_BROKERS="mosquitto embedded" scripts/bench-vs-mosquitto.sh
 #   BENCH_PROFILE=0 scripts/bench-vs-mosquitto.sh     # no perf profile of silo + gateway
 #   BENCH_SUITE=0 BENCH_BROKERS=silo+gateway scripts/bench-vs-mosquitto.sh   # only the profile
+#   BENCH_BROKERS=silo+gateways scripts/bench-vs-mosquitto.sh                # only 100,000 idle, scaled out
 #
 # Results: artifacts/bench/results.jsonl (one JSON line per run), artifacts/bench/summary.md,
 # artifacts/bench/profile.txt, and each broker's log.
@@ -19,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway embedded+azurite"}
+brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway embedded+azurite silo+gateways"}
 profile=${BENCH_PROFILE:-1}
 suite=${BENCH_SUITE:-1}
 out="$root/artifacts/bench"
@@ -45,6 +53,26 @@ cleanup() {
   pids=()
   rm -rf "$tmp"
 }
+
+# stop_pids PID...: stops some of the processes this script started (TERM, then KILL after 10 s).
+stop_pids() {
+  local pid keep=() p
+  for pid in "$@"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "$@"; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    [[ " $* " == *" $p "* ]] || keep+=("$p")
+  done
+  pids=("${keep[@]}")
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -57,6 +85,10 @@ fd_limit=$(ulimit -n)
 idle_connections=${BENCH_IDLE_CONNECTIONS:-$(( fd_limit > 100500 ? 100000 : fd_limit - 500 ))}
 idle_sources=$(( (idle_connections + 19999) / 20000 ))
 log "open files limit $fd_limit: $idle_connections idle connections from $idle_sources source addresses"
+# silo+gateways: G gateways of (limit - 500) connections each hold the whole count.
+scaleout_connections=${BENCH_SCALEOUT_CONNECTIONS:-100000}
+scaleout_gateways=$(( (scaleout_connections + fd_limit - 501) / (fd_limit - 500) ))
+scaleout_sources=$(( (scaleout_connections + 19999) / 20000 ))
 
 log "building (Release)"
 for project in Silo Gateway Bench; do
@@ -68,6 +100,16 @@ gateway_dll="$root/Gateway/bin/Release/net10.0/OrleansMqtt.Gateway.dll"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# free_ports N: N distinct free ports, one a line (free_port twice may name the same port, since it is released).
+free_ports() {
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+for s in socks: s.close()' "$1"
 }
 
 wait_for_port() {
@@ -82,6 +124,12 @@ wait_for_port() {
 
 # start_dotnet NAME DLL [VAR=value]...: runs a built program, waits for its "ready" line; sets started_pid.
 start_dotnet() {
+  launch_dotnet "$@"
+  wait_ready "$1" "$started_pid"
+}
+
+# launch_dotnet NAME DLL [VAR=value]...: runs a built program, its output in NAME.log; sets started_pid.
+launch_dotnet() {
   local name=$1 dll=$2
   shift 2
   (
@@ -94,9 +142,14 @@ start_dotnet() {
   ) >"$out/$name.log" 2>&1 &
   started_pid=$!
   pids+=("$started_pid")
+}
+
+# wait_ready NAME PID: waits for the "ready" line in NAME.log.
+wait_ready() {
+  local name=$1 pid=$2
   for _ in $(seq 1 900); do
     grep -q "ready" "$out/$name.log" && return 0
-    kill -0 "$started_pid" 2>/dev/null || { log "$name exited:"; tail -20 "$out/$name.log" >&2; return 1; }
+    kill -0 "$pid" 2>/dev/null || { log "$name exited:"; tail -20 "$out/$name.log" >&2; return 1; }
     sleep 0.1
   done
   log "$name did not say ready in 90 s"
@@ -173,6 +226,7 @@ PY
 
 declare -A port_of pids_of
 started=()
+scaleout=0
 profile_env=()
 if [ "$profile" = 1 ] && command -v perf >/dev/null && [[ " $brokers " == *" silo+gateway "* ]]; then
   # perf resolves JIT-compiled frames through /tmp/perf-<pid>.map; W^X double mapping would hide them, and
@@ -183,6 +237,11 @@ fi
 for broker in $brokers; do
   port=$(free_port)
   case $broker in
+    silo+gateways)
+      # Started for its idle run only (scaleout_idle below).
+      scaleout=1
+      continue
+      ;;
     mosquitto)
       # Mosquitto 2.0.11. In-flight window 100 like our Mqtt:Sessions:MaxInflightMessages; queue unbounded
       # (max_queued_messages 0) because with its default of 1,000 it dropped QoS 1 messages under fan-in even with
@@ -230,7 +289,7 @@ for broker in $brokers; do
       pids_of[$broker]="$started_pid,$azurite_pid"
       ;;
     *)
-      log "unknown broker $broker (mosquitto, embedded, silo+gateway, embedded+azurite)"
+      log "unknown broker $broker (mosquitto, embedded, silo+gateway, embedded+azurite, silo+gateways)"
       exit 2
       ;;
   esac
@@ -267,12 +326,44 @@ run() { # run ROUND SCENARIO ARGS...: one scenario against each broker in turn (
   done
 }
 
+# silo+gateways: 1 silo and scaleout_gateways gateways in one cluster, each gateway with its own MQTT port, fresh for
+# one idle run of scaleout_connections over all their ports; the load generator spreads its clients over as many
+# processes as its own open-files limit requires. Everything is stopped after the run.
+scaleout_idle() {
+  local env_vars so_pids=() ports=() port g
+  env_vars=$(orleans_env "bench-so-$$")
+  # shellcheck disable=SC2086
+  start_dotnet scaleout-silo "$silo_dll" $env_vars Mqtt__Tcp__Enabled=false ASPNETCORE_URLS="http://127.0.0.1:$(free_port)"
+  so_pids+=("$started_pid")
+  mapfile -t ports < <(free_ports "$scaleout_gateways")
+  # The gateways start together (each joins the cluster as a client); their HTTP listener (Mqtt:Http) and TLS
+  # listener are off by default, so the MQTT port is the only one each opens.
+  for ((g = 0; g < scaleout_gateways; g++)); do
+    # shellcheck disable=SC2086
+    launch_dotnet "scaleout-gateway-$((g + 1))" "$gateway_dll" $env_vars Mqtt__Tcp__Port="${ports[$g]}"
+    so_pids+=("$started_pid")
+  done
+  for ((g = 0; g < scaleout_gateways; g++)); do
+    wait_ready "scaleout-gateway-$((g + 1))" "${so_pids[$((g + 1))]}"
+  done
+  log "silo+gateways ready: 1 silo + $scaleout_gateways gateways on ports $(IFS=,; echo "${ports[*]}") (pids $(IFS=,; echo "${so_pids[*]}"))"
+  log "silo+gateways: idle ($scaleout_connections connections from $scaleout_sources source addresses)"
+  timeout 600 dotnet "$bench_dll" idle --ports "$(IFS=,; echo "${ports[*]}")" --broker silo+gateways \
+    --pids "$(IFS=,; echo "${so_pids[*]}")" --connections "$scaleout_connections" --sources "$scaleout_sources" \
+    --settle-seconds 5 --max-seconds 420 >>"$results" 2>>"$out/bench-client.log" ||
+    log "silo+gateways: idle failed (exit $?), see $out/bench-client.log"
+  stop_pids "${so_pids[@]}"
+}
+
 if [ "$suite" = 1 ]; then
   # Idle first, on fresh brokers, so that each baseline is the empty broker's footprint.
   for broker in "${main[@]}"; do
     log "$broker: idle ($idle_connections connections)"
     bench "$broker" idle --connections "$idle_connections" --sources "$idle_sources" --settle-seconds 5 --max-seconds 120
   done
+  if [ "$scaleout" = 1 ]; then
+    scaleout_idle
+  fi
   # JIT warm-up: the first messages through a fresh .NET process cost several times the steady state.
   for broker in "${started[@]}"; do
     log "$broker: warm-up (not reported)"
@@ -340,7 +431,7 @@ fi
 
 cleanup
 
-python3 - "$results" >"$out/summary.md" <<'PY'
+python3 - "$results" "$fd_limit" >"$out/summary.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def key(r):
@@ -388,6 +479,21 @@ for k in order:
         else:
             lost = "; ".join(f"{b}: {l[3]} run(s), {l[0]} / {l[1]}" for b, l in losses[k].items())
         print(f"| {k} | {label} | " + " | ".join(fmt(v) for v in vals) + " | " + " | ".join(ratios) + f" | {lost} |")
+idle = best.get("idle", {})
+if idle:
+    # Connections per broker differ: say how many each held, and in how many processes.
+    held = []
+    for b in brokers:
+        r = idle.get(b)
+        if r:
+            procs = len([p for p in (r.get("bytes_per_connection_by_pid") or "").split(",") if p])
+            held.append(f"{b} {r.get('connected') or 0:,} in {procs} process{'es' if procs != 1 else ''}"
+                        + (f" (clients in {r['client_processes']})" if (r.get("client_processes") or 1) > 1 else ""))
+    print()
+    print(f"Idle: {'; '.join(held)}. The open-files limit is {int(sys.argv[2]):,} per process (one descriptor per "
+          "connection in the broker and in the client), so a single-process broker, Mosquitto included, holds at most "
+          "the limit less 500; silo+gateways spreads its connections over several gateway processes. bytes/conn is "
+          "the VmRSS growth of all the broker's processes divided by the connections it held.")
 PY
 cat "$out/summary.md"
 log "results: $results"

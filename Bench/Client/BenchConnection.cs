@@ -19,6 +19,10 @@ public sealed class BenchConnection : IAsyncDisposable
     private readonly Lock _pendingLock = new();
     private readonly List<PacketIdAck> _pendingAcks = [];
 
+    // From <linux/in.h>: the socket option level of IPv4 and the option.
+    private const int SolIp = 0;
+    private const int IpBindAddressNoPort = 24;
+
     private BenchConnection(Socket socket, MqttProtocolVersion version)
     {
         _socket = socket;
@@ -52,6 +56,15 @@ public sealed class BenchConnection : IAsyncDisposable
         {
             if (source is not null)
             {
+                if (OperatingSystem.IsLinux())
+                {
+                    // IP_BIND_ADDRESS_NO_PORT: pick the port at connect, not at bind. A bind to port 0 searches the
+                    // ports already bound; with tens of thousands open each search costs more, and 100,000 idle
+                    // connections spent more CPU in the client's kernel than in the broker (connects slowed from
+                    // 600/s to 150/s). At connect the port only has to be unique for the destination.
+                    socket.SetRawSocketOption(SolIp, IpBindAddressNoPort, BitConverter.GetBytes(1));
+                }
+
                 socket.Bind(new IPEndPoint(source, 0));
             }
 

@@ -30,8 +30,12 @@ public sealed class Connector(BenchOptions options)
         ReceiveMaximum = ushort.MaxValue,
     };
 
+    /// <summary>
+    /// Connection <paramref name="index"/> goes to listener <c>index mod n</c> of <c>--ports</c> and comes from source
+    /// address <c>index mod </c><see cref="SourceAddresses"/>: the same index lands on the same pair in every process.
+    /// </summary>
     public Task<BenchConnection> ConnectAsync(int index, string clientId, bool cleanStart, CancellationToken cancellationToken) =>
-        BenchConnection.ConnectAsync(options.Server, SourceFor(index), ConnectPacket(clientId, cleanStart), cancellationToken);
+        BenchConnection.ConnectAsync(options.Servers[index % options.Servers.Count], SourceFor(index), ConnectPacket(clientId, cleanStart), cancellationToken);
 
     /// <summary>Connects <paramref name="count"/> clients named by <paramref name="clientId"/>; fails if any fails.</summary>
     public async Task<BenchConnection[]> ConnectManyAsync(int count, Func<int, string> clientId, bool cleanStart, CancellationToken cancellationToken)

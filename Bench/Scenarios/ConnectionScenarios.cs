@@ -3,7 +3,7 @@ using OrleansMqtt.Bench.Client;
 
 namespace OrleansMqtt.Bench.Scenarios;
 
-/// <summary>Connection storm (connects per second) and idle connections (broker memory per connection).</summary>
+/// <summary>Connection storm (connects per second); idle connections are <see cref="IdleScenario"/>.</summary>
 public static class ConnectionScenarios
 {
     /// <summary>
@@ -75,86 +75,5 @@ public static class ConnectionScenarios
             .Add("connect_p50_ms", Ms(0.5))
             .Add("connect_p99_ms", Ms(0.99))
             .Add("broker_cpu_s", cpu);
-    }
-
-    /// <summary>
-    /// Opens <c>connections</c> clients that then stay silent (keep-alive 0), and reads the VmRSS of the broker's
-    /// processes (<c>--pids</c>) before and after: the difference divided by the count is the memory per connection.
-    /// </summary>
-    public static async Task<Report> IdleAsync(BenchOptions options)
-    {
-        var count = options.Int("connections", 10_000);
-        var settle = options.Double("settle-seconds", 5);
-        var connector = new Connector(options)
-        {
-            SourceAddresses = options.Int("sources", Math.Max(1, (count + 19_999) / 20_000)),
-            Concurrency = options.Int("concurrency", 64),
-            KeepAliveSeconds = 0,
-        };
-        if (options.Pids.Length == 0)
-        {
-            throw new ArgumentException("idle needs --pids (the broker's processes) to read their memory");
-        }
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxSeconds));
-        var before = ProcessStats.ResidentBytes(options.Pids);
-        var beforeEach = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
-        Log.Info($"idle: {count} connections; broker VmRSS before {before / 1024} KiB");
-        var connections = new List<BenchConnection>(count);
-        var next = -1;
-        var failures = 0;
-        string? firstError = null;
-        var start = Stopwatch.GetTimestamp();
-        await Task.WhenAll(Enumerable.Range(0, connector.Concurrency).Select(_ => Task.Run(async () =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count && !cancel.IsCancellationRequested)
-            {
-                try
-                {
-                    var c = await connector.ConnectAsync(i, $"b{options.RunId}-idle-{i}", true, cancel.Token);
-                    lock (connections)
-                    {
-                        connections.Add(c);
-                    }
-                }
-                catch (Exception ex)
-                {
-                    Interlocked.Increment(ref failures);
-                    Interlocked.CompareExchange(ref firstError, ex.GetType().Name + ": " + ex.Message, null);
-                }
-            }
-        })));
-        var connectSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        await Task.Delay(TimeSpan.FromSeconds(settle));
-        var after = ProcessStats.ResidentBytes(options.Pids);
-        var perProcess = string.Join(",", options.Pids.Select((p, i) => $"{p}:{(ProcessStats.ResidentBytes([p]) - beforeEach[i]) / Math.Max(1.0, connections.Count):F0}"));
-        Log.Info($"idle: {connections.Count} connected in {connectSeconds:F1} s; broker VmRSS after {after / 1024} KiB");
-
-        using var gate = new SemaphoreSlim(64);
-        await Task.WhenAll(connections.Select(async c =>
-        {
-            await gate.WaitAsync();
-            try
-            {
-                await c.DisconnectAsync();
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }));
-
-        return new Report("idle", options)
-            .Add("connections", count)
-            .Add("connected", (long)connections.Count)
-            .Add("failed", (long)failures)
-            .Add("first_error", firstError)
-            .Add("source_addresses", connector.SourceAddresses)
-            .Add("connect_s", connectSeconds)
-            .Add("broker_rss_before_kib", before / 1024)
-            .Add("broker_rss_after_kib", after / 1024)
-            .Add("bytes_per_connection", connections.Count == 0 ? double.NaN : (after - before) / (double)connections.Count)
-            .Add("bytes_per_connection_by_pid", perProcess);
     }
 }
