@@ -85,6 +85,9 @@ public static class ConnectionScenarios
     {
         var count = options.Int("connections", 10_000);
         var settle = options.Double("settle-seconds", 5);
+
+        // Connections stay open this long after VmRSS is read, so that a heap dump can be taken of them.
+        var hold = options.Double("hold-seconds", 0);
         var connector = new Connector(options)
         {
             SourceAddresses = options.Int("sources", Math.Max(1, (count + 19_999) / 20_000)),
@@ -130,6 +133,11 @@ public static class ConnectionScenarios
         var after = ProcessStats.ResidentBytes(options.Pids);
         var perProcess = string.Join(",", options.Pids.Select((p, i) => $"{p}:{(ProcessStats.ResidentBytes([p]) - beforeEach[i]) / Math.Max(1.0, connections.Count):F0}"));
         Log.Info($"idle: {connections.Count} connected in {connectSeconds:F1} s; broker VmRSS after {after / 1024} KiB");
+        if (hold > 0)
+        {
+            Log.Info($"idle: holding the connections for {hold} s");
+            await Task.Delay(TimeSpan.FromSeconds(hold));
+        }
 
         using var gate = new SemaphoreSlim(64);
         await Task.WhenAll(connections.Select(async c =>
