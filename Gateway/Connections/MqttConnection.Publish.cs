@@ -255,13 +255,13 @@ public sealed partial class MqttConnection
         public async Task WaitAsync(Exception failure, string what, MqttConnection connection)
         {
             _attempt++;
-            if (Environment.TickCount64 + (long)_delay.TotalMilliseconds > _deadline || connection._closing.IsCancellationRequested)
+            if (Environment.TickCount64 + (long)_delay.TotalMilliseconds > _deadline || connection.IsClosing)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
 
             connection._logger.LogWarning("Could not hand {What} from {ClientId} to the cluster (attempt {Attempt}, trying again in {Delay} ms): {Error}", what, connection.ClientId, _attempt, (int)_delay.TotalMilliseconds, failure.Message);
-            await Task.Delay(_delay, connection._closing.Token);
+            await Task.Delay(_delay, connection.ClosingToken);
             _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         }
     }

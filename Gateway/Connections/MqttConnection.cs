@@ -10,7 +10,7 @@ namespace OrleansMqtt.Gateway;
 /// One client connection: reads packets from the pipe, talks to the client's session grain, and writes what goes
 /// back through a single writer. Consecutive PUBLISH packets in one read are handed to the grains as one batch.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source has no timer; Close may still be called on it from other threads after the connection ended.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source, created only for a retry's wait, has no timer; Close may still cancel it from other threads after the connection ended.")]
 public sealed partial class MqttConnection
 {
     private readonly ConnectionContext _context;
@@ -21,7 +21,7 @@ public sealed partial class MqttConnection
     private TopicNameCache? _topicNames;
     private LastTopicGrain? _topicGrains;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _closing = new();
+    private CancellationTokenSource? _closingSource;
     private readonly long _acceptedAt = Environment.TickCount64;
     private long _lastActivity = Environment.TickCount64;
     private int _closeRequested;
@@ -66,7 +66,7 @@ public sealed partial class MqttConnection
             _logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
             Close(ex.ReasonCode, ex.Message);
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsClosing)
         {
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
@@ -111,7 +111,45 @@ public sealed partial class MqttConnection
         }
 
         CompleteQueue();
-        _closing.Cancel();
+        StopReading();
+    }
+
+    private bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
+
+    /// <summary>
+    /// Ends the read loop: its pending read returns at once, or the next one does. No token is passed to the reads,
+    /// so an idle connection holds no token source and no registration.
+    /// </summary>
+    private void StopReading()
+    {
+        _context.Transport.Input.CancelPendingRead();
+        Volatile.Read(ref _closingSource)?.Cancel();
+    }
+
+    /// <summary>Cancelled when the connection closes; the token source exists only once something waits on it.</summary>
+    private CancellationToken ClosingToken
+    {
+        get
+        {
+            var source = Volatile.Read(ref _closingSource);
+            if (source is null)
+            {
+                var created = new CancellationTokenSource();
+                source = Interlocked.CompareExchange(ref _closingSource, created, null) ?? created;
+                if (!ReferenceEquals(source, created))
+                {
+                    created.Dispose();
+                }
+            }
+
+            // Close may have looked for the source before it was there.
+            if (IsClosing)
+            {
+                source.Cancel();
+            }
+
+            return source.Token;
+        }
     }
 
     /// <summary>Called by the gateway's sweep: CONNECT timeout and keep-alive expiry (1.5 × keep-alive [MQTT-3.1.2-24]).</summary>
@@ -140,7 +178,13 @@ public sealed partial class MqttConnection
         var input = _context.Transport.Input;
         while (true)
         {
-            var result = await input.ReadAsync(_closing.Token);
+            var result = await input.ReadAsync();
+            if (result.IsCanceled && IsClosing)
+            {
+                input.AdvanceTo(result.Buffer.Start);
+                return;
+            }
+
             var buffer = result.Buffer;
             try
             {
