@@ -20,7 +20,7 @@ public sealed partial class MqttConnection
     private readonly GatewayOptions _options;
     private TopicNameCache? _topicNames;
     private LastTopicGrain? _topicGrains;
-    private readonly ILogger _logger;
+    private readonly ConnectionLogger _logger;
     private CancellationTokenSource? _closingSource;
     private readonly long _acceptedAt = Environment.TickCount64;
     private long _lastActivity = Environment.TickCount64;
@@ -40,7 +40,7 @@ public sealed partial class MqttConnection
         _endpoint = endpoint;
         _registry = registry;
         _options = options;
-        _logger = logger;
+        _logger = new ConnectionLogger(logger, endpoint.GatewayId, id);
         Id = id;
     }
 
@@ -55,7 +55,6 @@ public sealed partial class MqttConnection
     public async Task RunAsync()
     {
         _registry.Add(this);
-        using var logScope = BeginLogScope();
         try
         {
             await ReadLoopAsync();
