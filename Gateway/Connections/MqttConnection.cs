@@ -57,7 +57,54 @@ public sealed partial class MqttConnection
         _registry.Add(this);
         try
         {
-            await ReadLoopAsync();
+            // The read loop is here rather than in a method of its own: one state machine per connection, not two.
+            var input = _context.Transport.Input;
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                if (result.IsCanceled && IsClosing)
+                {
+                    input.AdvanceTo(result.Buffer.Start);
+                    return;
+                }
+
+                var buffer = result.Buffer;
+                try
+                {
+                    while (MqttFrameReader.TryRead(buffer, MaxInboundPacketSize, out var frame, out var consumed))
+                    {
+                        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                        var handled = HandleAsync(frame);
+                        if (!handled.IsCompletedSuccessfully)
+                        {
+                            await handled;
+                        }
+
+                        buffer = buffer.Slice(consumed);
+                        if (_disconnectReceived)
+                        {
+                            break;
+                        }
+                    }
+
+                    // What was read before DISCONNECT or the end of the stream is still routed.
+                    await FlushBatchAsync();
+                    if (_disconnectReceived)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
         }
         catch (MqttProtocolException ex)
         {
@@ -169,57 +216,6 @@ public sealed partial class MqttConnection
         {
             _logger.LogInformation("Client {ClientId} kept no keep-alive ({KeepAlive} s)", ClientId, KeepAliveSeconds);
             Close(ReasonCode.KeepAliveTimeout, "keep-alive timeout");
-        }
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        var input = _context.Transport.Input;
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            if (result.IsCanceled && IsClosing)
-            {
-                input.AdvanceTo(result.Buffer.Start);
-                return;
-            }
-
-            var buffer = result.Buffer;
-            try
-            {
-                while (MqttFrameReader.TryRead(buffer, MaxInboundPacketSize, out var frame, out var consumed))
-                {
-                    Volatile.Write(ref _lastActivity, Environment.TickCount64);
-                    var handled = HandleAsync(frame);
-                    if (!handled.IsCompletedSuccessfully)
-                    {
-                        await handled;
-                    }
-
-                    buffer = buffer.Slice(consumed);
-                    if (_disconnectReceived)
-                    {
-                        break;
-                    }
-                }
-
-                // What was read before DISCONNECT or the end of the stream is still routed.
-                await FlushBatchAsync();
-                if (_disconnectReceived)
-                {
-                    return;
-                }
-            }
-            finally
-            {
-                BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return;
-            }
         }
     }
 
