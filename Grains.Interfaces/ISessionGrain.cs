@@ -4,6 +4,11 @@ namespace OrleansMqtt.Grains;
 /// One per client id: the single authority for that session. Owns the connection (take-over), subscriptions,
 /// in-flight and queued messages, the will and expiry.
 /// </summary>
+/// <remarks>
+/// The array parameters are <see cref="ImmutableAttribute"/>: every caller builds a new array for the call and
+/// neither side changes it afterwards, so a call within one process passes it without a copy, and the reference
+/// each connection holds carries no copiers.
+/// </remarks>
 [Alias("mqtt.ISessionGrain")]
 public interface ISessionGrain : IGrainWithStringKey
 {
@@ -16,18 +21,18 @@ public interface ISessionGrain : IGrainWithStringKey
     Task Disconnect(string gatewayId, long connectionId, DisconnectKind kind, uint? sessionExpiryInterval);
 
     [Alias("Subscribe")]
-    Task<SubscribeResult> Subscribe(long connectionId, SubscriptionRequest[] subscriptions, uint? subscriptionIdentifier);
+    Task<SubscribeResult> Subscribe(long connectionId, [Immutable] SubscriptionRequest[] subscriptions, uint? subscriptionIdentifier);
 
     /// <summary>One reason code per filter: Success or NoSubscriptionExisted.</summary>
     [Alias("Unsubscribe")]
-    Task<byte[]> Unsubscribe(long connectionId, string[] filters);
+    Task<byte[]> Unsubscribe(long connectionId, [Immutable] string[] filters);
 
     /// <summary>
     /// The client acknowledged messages the session sent. Returns what may now be sent because the
     /// in-flight window opened.
     /// </summary>
     [Alias("Acknowledge")]
-    Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks);
+    Task<Delivery[]> Acknowledge(long connectionId, [Immutable] ClientAck[] acks);
 
     /// <summary>
     /// Inbound QoS 2 PUBLISH: published once however often the client resends it before PUBREL
@@ -48,7 +53,7 @@ public interface ISessionGrain : IGrainWithStringKey
     /// session, so the message can go to another member if this session ends holding it.
     /// </summary>
     [AlwaysInterleave, Alias("Deliver")]
-    Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia);
+    Task<bool> Deliver(MqttMessage message, byte qos, bool retain, [Immutable] uint[]? subscriptionIds, string? sharedVia);
 
     /// <summary>
     /// Messages of one published batch that matched the session's (non-shared) subscriptions, in publish order.
@@ -56,7 +61,7 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <see cref="Deliver"/> does for one message; one call per session per batch instead of one per message.
     /// </summary>
     [AlwaysInterleave, Alias("DeliverMany")]
-    Task DeliverMany(RoutedMessage[] messages);
+    Task DeliverMany([Immutable] RoutedMessage[] messages);
 
     [ReadOnly, AlwaysInterleave, Alias("GetInfo")]
     Task<SessionInfo> GetInfo();

@@ -27,6 +27,9 @@ public static class IdleScenario
     {
         var count = options.Int("connections", 10_000);
         var settle = options.Double("settle-seconds", 5);
+
+        // Connections stay open this long after VmRSS is read, so that a heap dump can be taken of them.
+        var hold = options.Double("hold-seconds", 0);
         var sources = options.Int("sources", Math.Max(1, (count + 19_999) / 20_000));
         var concurrency = options.Int("concurrency", 64);
         var perProcess = options.Int("per-process", OpenFilesLimit() - DescriptorMargin);
@@ -70,6 +73,12 @@ public static class IdleScenario
         await Task.Delay(TimeSpan.FromSeconds(settle));
         var after = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
         Log.Info($"idle: {opened.Connected} connected in {connectSeconds:F1} s, {opened.Failed} failed; broker VmRSS after {after.Sum() / 1024} KiB");
+        if (hold > 0)
+        {
+            Log.Info($"idle: holding the connections for {hold} s");
+            await Task.Delay(TimeSpan.FromSeconds(hold));
+        }
+
         await close();
 
         var per = Math.Max(1.0, opened.Connected);

@@ -187,9 +187,9 @@ public sealed partial class MqttConnection
         OnConnected();
         StartWriting();
         _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
-        if (Volatile.Read(ref _closeRequested) != 0)
+        if (IsClosing)
         {
-            _closing.Cancel();
+            StopReading();
         }
     }
 

@@ -5,21 +5,29 @@ namespace OrleansMqtt.Gateway;
 
 public sealed partial class MqttConnection
 {
+    // The lists and sets below are created by the first packet that needs them: a connection that only keeps its
+    // session alive (most of an idle broker's connections) holds none.
+
     // PUBLISH packets (QoS 0 and 1) read in one go, in order; routed together when the read is done.
-    private readonly List<MqttMessage> _batch = [];
+    private List<MqttMessage>? _batch;
 
     // Client acknowledgements (PUBACK, PUBREC, PUBCOMP) read in one go.
-    private readonly List<ClientAck> _acks = [];
+    private List<ClientAck>? _acks;
 
     // Inbound QoS 2 packet ids with PUBREC sent and PUBREL not yet received, counted against our Receive Maximum.
-    private readonly HashSet<ushort> _awaitingRelease = [];
+    private HashSet<ushort>? _awaitingRelease;
+
+    // The QoS 1 messages of the batch: their packet ids and places in the batch, to be acknowledged once routed.
+    private List<(ushort PacketId, int Index)>? _pendingPubAcks;
+
+    private int AwaitingReleaseCount => _awaitingRelease?.Count ?? 0;
 
     private ValueTask HandlePublishAsync(PublishPacket packet)
     {
         var topic = ResolveTopicAlias(packet);
         CheckPublishLimits(topic);
         if (Version == MqttProtocolVersion.V500 && packet.Qos != QualityOfService.AtMostOnce
-            && _pendingPubAcks.Count + _awaitingRelease.Count >= _options.ReceiveMaximum && !_awaitingRelease.Contains(packet.PacketId))
+            && (_pendingPubAcks?.Count ?? 0) + AwaitingReleaseCount >= _options.ReceiveMaximum && _awaitingRelease?.Contains(packet.PacketId) != true)
         {
             // More unacknowledged QoS 1/2 messages than the Receive Maximum we announced [MQTT-3.3.4-8].
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 1 and 2 messages in flight than Receive Maximum");
@@ -43,16 +51,15 @@ public sealed partial class MqttConnection
             return new ValueTask(PublishExactlyOnceAsync(packet.PacketId, message));
         }
 
-        _batch.Add(message);
+        var batch = _batch ??= [];
+        batch.Add(message);
         if (packet.Qos == QualityOfService.AtLeastOnce)
         {
-            _pendingPubAcks.Add((packet.PacketId, _batch.Count - 1));
+            (_pendingPubAcks ??= []).Add((packet.PacketId, batch.Count - 1));
         }
 
         return ValueTask.CompletedTask;
     }
-
-    private readonly List<(ushort PacketId, int Index)> _pendingPubAcks = [];
 
     // Topic aliases this client set, by alias (index 0 unused).
     private string?[]? _inboundAliases;
@@ -112,33 +119,37 @@ public sealed partial class MqttConnection
     /// </summary>
     private async Task FlushBatchAsync()
     {
-        if (_batch.Count > 0)
+        if (_batch is { Count: > 0 } batch)
         {
             int[] matched;
             try
             {
-                matched = await RouteBatchAsync();
+                matched = await RouteBatchAsync(batch);
             }
             catch (Exception ex) when (ex is not MqttProtocolException)
             {
-                _logger.LogWarning(ex, "Could not route {Count} messages from {ClientId}", _batch.Count, ClientId);
-                _batch.Clear();
-                _pendingPubAcks.Clear();
+                _logger.LogWarning(ex, "Could not route {Count} messages from {ClientId}", batch.Count, ClientId);
+                batch.Clear();
+                _pendingPubAcks?.Clear();
                 Close(ReasonCode.ServerUnavailable, "messages could not be routed");
                 return;
             }
 
-            foreach (var (packetId, index) in _pendingPubAcks)
+            if (_pendingPubAcks is { } pendingPubAcks)
             {
-                var reason = matched[index] == 0 && Version == MqttProtocolVersion.V500 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
-                Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubAck, packetId, reason)));
+                foreach (var (packetId, index) in pendingPubAcks)
+                {
+                    var reason = matched[index] == 0 && Version == MqttProtocolVersion.V500 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+                    Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubAck, packetId, reason)));
+                }
+
+                pendingPubAcks.Clear();
             }
 
-            _batch.Clear();
-            _pendingPubAcks.Clear();
+            batch.Clear();
         }
 
-        if (_acks.Count > 0)
+        if (_acks is { Count: > 0 })
         {
             await FlushAcksAsync();
         }
@@ -149,23 +160,23 @@ public sealed partial class MqttConnection
     /// tried again, and without their QoS 0 messages: those may have been routed already, and at most once means
     /// never twice. The read loop waits meanwhile, so order per topic is kept.
     /// </summary>
-    private async Task<int[]> RouteBatchAsync()
+    private async Task<int[]> RouteBatchAsync(List<MqttMessage> batch)
     {
-        var matched = new int[_batch.Count];
-        var topic = _batch[0].Topic;
+        var matched = new int[batch.Count];
+        var topic = batch[0].Topic;
         List<List<int>> groups;
-        if (_batch.TrueForAll(m => m.Topic == topic))
+        if (batch.TrueForAll(m => m.Topic == topic))
         {
-            groups = [[.. Enumerable.Range(0, _batch.Count)]];
+            groups = [[.. Enumerable.Range(0, batch.Count)]];
         }
         else
         {
             var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-            for (var i = 0; i < _batch.Count; i++)
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (!byTopic.TryGetValue(_batch[i].Topic, out var indexes))
+                if (!byTopic.TryGetValue(batch[i].Topic, out var indexes))
                 {
-                    byTopic[_batch[i].Topic] = indexes = [];
+                    byTopic[batch[i].Topic] = indexes = [];
                 }
 
                 indexes.Add(i);
@@ -181,7 +192,7 @@ public sealed partial class MqttConnection
             {
                 try
                 {
-                    var count = await (_topicGrains ??= new LastTopicGrain(_grains)).Of(_batch[group[0]].Topic).Publish([.. group.Select(i => _batch[i])]);
+                    var count = await (_topicGrains ??= new LastTopicGrain(_grains)).Of(batch[group[0]].Topic).Publish([.. group.Select(i => batch[i])]);
                     foreach (var i in group)
                     {
                         matched[i] = count;
@@ -202,7 +213,7 @@ public sealed partial class MqttConnection
             }
 
             groups = [.. groups.Where((_, i) => failed[i] is not null)
-                .Select(g => g.Where(i => _batch[i].Qos > 0).ToList())
+                .Select(g => g.Where(i => batch[i].Qos > 0).ToList())
                 .Where(g => g.Count > 0)];
             if (groups.Count == 0)
             {
@@ -244,13 +255,13 @@ public sealed partial class MqttConnection
         public async Task WaitAsync(Exception failure, string what, MqttConnection connection)
         {
             _attempt++;
-            if (Environment.TickCount64 + (long)_delay.TotalMilliseconds > _deadline || connection._closing.IsCancellationRequested)
+            if (Environment.TickCount64 + (long)_delay.TotalMilliseconds > _deadline || connection.IsClosing)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
 
             connection._logger.LogWarning("Could not hand {What} from {ClientId} to the cluster (attempt {Attempt}, trying again in {Delay} ms): {Error}", what, connection.ClientId, _attempt, (int)_delay.TotalMilliseconds, failure.Message);
-            await Task.Delay(_delay, connection._closing.Token);
+            await Task.Delay(_delay, connection.ClosingToken);
             _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         }
     }
@@ -259,7 +270,7 @@ public sealed partial class MqttConnection
     {
         await FlushBatchAsync();
         // v3 has no Receive Maximum to announce, but the same bound keeps a client from holding unbounded state.
-        if (!_awaitingRelease.Contains(packetId) && _awaitingRelease.Count >= _options.ReceiveMaximum)
+        if (_awaitingRelease?.Contains(packetId) != true && AwaitingReleaseCount >= _options.ReceiveMaximum)
         {
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages in flight than Receive Maximum");
         }
@@ -285,24 +296,24 @@ public sealed partial class MqttConnection
             return;
         }
 
-        _awaitingRelease.Add(packetId);
+        (_awaitingRelease ??= []).Add(packetId);
         Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubRec, packetId, Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success)));
     }
 
     private async Task HandlePubRelAsync(PacketIdAck release)
     {
         await FlushBatchAsync();
-        _awaitingRelease.Remove(release.PacketId);
+        _awaitingRelease?.Remove(release.PacketId);
         var reason = await RetryAsync(() => _session!.Release(Id, release.PacketId), "a PUBREL");
         var code = Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success;
         Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, release.PacketId, code, code == ReasonCode.PacketIdentifierNotFound ? Problem("no QoS 2 message awaits PUBREL with this packet id") : null)));
     }
 
-    private void AddClientAck(PacketIdAck ack) => _acks.Add(new ClientAck((byte)ack.Type, ack.PacketId, (byte)ack.ReasonCode));
+    private void AddClientAck(PacketIdAck ack) => (_acks ??= []).Add(new ClientAck((byte)ack.Type, ack.PacketId, (byte)ack.ReasonCode));
 
     private async Task FlushAcksAsync()
     {
-        var acks = _acks.ToArray();
+        var acks = _acks!.ToArray();
         _acks.Clear();
         var next = await RetryAsync(() => _session!.Acknowledge(Id, acks), "acknowledgements");
         foreach (var ack in acks)

@@ -10,20 +10,12 @@ namespace OrleansMqtt.Gateway;
 /// </summary>
 public sealed partial class MqttConnection
 {
-    private ConnectionLogScope? _logScope;
     private ReasonCode _closeCode;
     private bool _counted;
 
-    /// <summary>Client id, gateway id and connection id in the scope of every log line of this connection.</summary>
-    private IDisposable? BeginLogScope()
-    {
-        _logScope = new ConnectionLogScope(_endpoint.GatewayId, Id);
-        return _logger.BeginScope(_logScope);
-    }
-
     private void OnConnected()
     {
-        _logScope?.ClientId = ClientId;
+        _logger.ClientId = ClientId;
         _counted = true;
         BrokerMetrics.ConnectionOpened();
         if (ClientTrace.Any && ClientTrace.IsTraced(ClientId))
@@ -127,8 +119,12 @@ public sealed partial class MqttConnection
     }
 }
 
-/// <summary>The scope of a connection's log lines; the client id is filled in at CONNECT.</summary>
-public sealed class ConnectionLogScope(string gatewayId, long connectionId) : IReadOnlyList<KeyValuePair<string, object?>>
+/// <summary>
+/// The logger of one connection: every line it writes has the client id (filled in at CONNECT), gateway id and
+/// connection id in its scope. The scope is begun around each line rather than held for the connection's life, so
+/// that an idle connection carries no scope objects and no execution context of its own.
+/// </summary>
+public sealed class ConnectionLogger(ILogger inner, string gatewayId, long connectionId) : ILogger, IReadOnlyList<KeyValuePair<string, object?>>
 {
     public string? ClientId { get; set; }
 
@@ -141,6 +137,24 @@ public sealed class ConnectionLogScope(string gatewayId, long connectionId) : IR
         2 => new("ConnectionId", connectionId),
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
+
+    public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => inner.BeginScope(state);
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!inner.IsEnabled(logLevel))
+        {
+            return;
+        }
+
+        using (inner.BeginScope(this))
+        {
+            inner.Log(logLevel, eventId, state, exception, formatter);
+        }
+    }
 
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
     {

@@ -10,7 +10,7 @@ namespace OrleansMqtt.Gateway;
 /// One client connection: reads packets from the pipe, talks to the client's session grain, and writes what goes
 /// back through a single writer. Consecutive PUBLISH packets in one read are handed to the grains as one batch.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source has no timer; Close may still be called on it from other threads after the connection ended.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source, created only for a retry's wait, has no timer; Close may still cancel it from other threads after the connection ended.")]
 public sealed partial class MqttConnection
 {
     private readonly ConnectionContext _context;
@@ -20,8 +20,8 @@ public sealed partial class MqttConnection
     private readonly GatewayOptions _options;
     private TopicNameCache? _topicNames;
     private LastTopicGrain? _topicGrains;
-    private readonly ILogger _logger;
-    private readonly CancellationTokenSource _closing = new();
+    private readonly ConnectionLogger _logger;
+    private CancellationTokenSource? _closingSource;
     private readonly long _acceptedAt = Environment.TickCount64;
     private long _lastActivity = Environment.TickCount64;
     private int _closeRequested;
@@ -40,7 +40,7 @@ public sealed partial class MqttConnection
         _endpoint = endpoint;
         _registry = registry;
         _options = options;
-        _logger = logger;
+        _logger = new ConnectionLogger(logger, endpoint.GatewayId, id);
         Id = id;
     }
 
@@ -55,10 +55,56 @@ public sealed partial class MqttConnection
     public async Task RunAsync()
     {
         _registry.Add(this);
-        using var logScope = BeginLogScope();
         try
         {
-            await ReadLoopAsync();
+            // The read loop is here rather than in a method of its own: one state machine per connection, not two.
+            var input = _context.Transport.Input;
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                if (result.IsCanceled && IsClosing)
+                {
+                    input.AdvanceTo(result.Buffer.Start);
+                    return;
+                }
+
+                var buffer = result.Buffer;
+                try
+                {
+                    while (MqttFrameReader.TryRead(buffer, MaxInboundPacketSize, out var frame, out var consumed))
+                    {
+                        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                        var handled = HandleAsync(frame);
+                        if (!handled.IsCompletedSuccessfully)
+                        {
+                            await handled;
+                        }
+
+                        buffer = buffer.Slice(consumed);
+                        if (_disconnectReceived)
+                        {
+                            break;
+                        }
+                    }
+
+                    // What was read before DISCONNECT or the end of the stream is still routed.
+                    await FlushBatchAsync();
+                    if (_disconnectReceived)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
         }
         catch (MqttProtocolException ex)
         {
@@ -66,7 +112,7 @@ public sealed partial class MqttConnection
             _logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
             Close(ex.ReasonCode, ex.Message);
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsClosing)
         {
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
@@ -111,7 +157,45 @@ public sealed partial class MqttConnection
         }
 
         CompleteQueue();
-        _closing.Cancel();
+        StopReading();
+    }
+
+    private bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
+
+    /// <summary>
+    /// Ends the read loop: its pending read returns at once, or the next one does. No token is passed to the reads,
+    /// so an idle connection holds no token source and no registration.
+    /// </summary>
+    private void StopReading()
+    {
+        _context.Transport.Input.CancelPendingRead();
+        Volatile.Read(ref _closingSource)?.Cancel();
+    }
+
+    /// <summary>Cancelled when the connection closes; the token source exists only once something waits on it.</summary>
+    private CancellationToken ClosingToken
+    {
+        get
+        {
+            var source = Volatile.Read(ref _closingSource);
+            if (source is null)
+            {
+                var created = new CancellationTokenSource();
+                source = Interlocked.CompareExchange(ref _closingSource, created, null) ?? created;
+                if (!ReferenceEquals(source, created))
+                {
+                    created.Dispose();
+                }
+            }
+
+            // Close may have looked for the source before it was there.
+            if (IsClosing)
+            {
+                source.Cancel();
+            }
+
+            return source.Token;
+        }
     }
 
     /// <summary>Called by the gateway's sweep: CONNECT timeout and keep-alive expiry (1.5 × keep-alive [MQTT-3.1.2-24]).</summary>
@@ -132,51 +216,6 @@ public sealed partial class MqttConnection
         {
             _logger.LogInformation("Client {ClientId} kept no keep-alive ({KeepAlive} s)", ClientId, KeepAliveSeconds);
             Close(ReasonCode.KeepAliveTimeout, "keep-alive timeout");
-        }
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        var input = _context.Transport.Input;
-        while (true)
-        {
-            var result = await input.ReadAsync(_closing.Token);
-            var buffer = result.Buffer;
-            try
-            {
-                while (MqttFrameReader.TryRead(buffer, MaxInboundPacketSize, out var frame, out var consumed))
-                {
-                    Volatile.Write(ref _lastActivity, Environment.TickCount64);
-                    var handled = HandleAsync(frame);
-                    if (!handled.IsCompletedSuccessfully)
-                    {
-                        await handled;
-                    }
-
-                    buffer = buffer.Slice(consumed);
-                    if (_disconnectReceived)
-                    {
-                        break;
-                    }
-                }
-
-                // What was read before DISCONNECT or the end of the stream is still routed.
-                await FlushBatchAsync();
-                if (_disconnectReceived)
-                {
-                    return;
-                }
-            }
-            finally
-            {
-                BrokerMetrics.BytesReceived(result.Buffer.Length - buffer.Length);
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return;
-            }
         }
     }
 

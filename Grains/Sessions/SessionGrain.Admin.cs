@@ -52,7 +52,7 @@ public sealed partial class SessionGrain
     /// <summary>Tells the directory partition of this client id what the session is now (one-way, off the message path).</summary>
     private void ReportToDirectory() =>
         SessionDirectory.For(GrainFactory, ClientId).Update(new SessionEntry(
-            ClientId, State.Exists, State.Connection is not null, State.Connection?.GatewayId, IsPersistent, State.Subscriptions.Count, DateTime.UtcNow)).Ignore();
+            ClientId, State.Exists, State.Connection is not null, State.Connection?.GatewayId, IsPersistent, State.SubscriptionCount, DateTime.UtcNow)).Ignore();
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -65,5 +65,5 @@ public sealed partial class SessionGrain
     private SessionState? _observed;
 
     /// <summary>Messages held in memory by this activation, for the silo's gauges (read from the metrics thread).</summary>
-    internal (int Queued, int InFlight) Held => _observed is { Queue: { } queue, InFlight: { } inFlight } ? (queue.Count, inFlight.Count) : (0, 0);
+    internal (int Queued, int InFlight) Held => _observed is { } state ? (state.QueueCount, state.InFlightCount) : (0, 0);
 }

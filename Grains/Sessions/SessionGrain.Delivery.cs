@@ -70,7 +70,7 @@ public sealed partial class SessionGrain
         var qos = queued.Qos;
         if (State.Connection is { } connection)
         {
-            if (qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
+            if (qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum))
             {
                 var delivery = Start(queued, connection);
                 if ((qos > 0 && IsPersistent) || pending.AfterCommit is not null)
@@ -203,7 +203,7 @@ public sealed partial class SessionGrain
     /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>
     private void Dispatch(QueuedMessage message, ConnectionRef connection, List<Delivery> output)
     {
-        if (message.Qos == 0 || (State.Queue.Count == 0 && State.InFlight.Count < _receiveMaximum))
+        if (message.Qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum))
         {
             output.Add(Start(message, connection));
         }
@@ -216,6 +216,11 @@ public sealed partial class SessionGrain
     /// <summary>On reconnect, unacknowledged PUBLISH packets go again with DUP set, and PUBRELs again [MQTT-4.4.0-1].</summary>
     private void ResendInFlight(ConnectionRef connection, List<Delivery> output)
     {
+        if (State.InFlightCount == 0)
+        {
+            return;
+        }
+
         foreach (var inFlight in State.InFlight)
         {
             var m = inFlight.Message;
@@ -227,7 +232,7 @@ public sealed partial class SessionGrain
     {
         var now = DateTime.UtcNow;
         var taken = 0;
-        while (taken < State.Queue.Count && State.InFlight.Count < _receiveMaximum)
+        while (taken < State.QueueCount && State.InFlightCount < _receiveMaximum)
         {
             var next = State.Queue[taken++];
 
@@ -238,7 +243,10 @@ public sealed partial class SessionGrain
             }
         }
 
-        State.Queue.RemoveRange(0, taken);
+        if (taken > 0)
+        {
+            State.Queue.RemoveRange(0, taken);
+        }
     }
 
     /// <summary>Makes the PUBLISH for a message: QoS 1/2 get a packet id and stay in flight until acknowledged.</summary>
@@ -309,6 +317,11 @@ public sealed partial class SessionGrain
 
     private int IndexInFlight(ushort packetId)
     {
+        if (State.InFlightCount == 0)
+        {
+            return -1;
+        }
+
         var inFlight = State.InFlight;
         for (var i = 0; i < inFlight.Count; i++)
         {

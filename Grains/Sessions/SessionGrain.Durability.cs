@@ -52,7 +52,7 @@ public sealed partial class SessionGrain
             await RegisterReminderAsync(ExpiryReminder, TimeSpan.FromSeconds(State.SessionExpiryInterval));
         }
 
-        await _commit.CommitAsync();
+        await Commit.CommitAsync();
     }
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed partial class SessionGrain
     /// </summary>
     private async Task SendWhenStoredAsync(ConnectionRef connection, List<Delivery> deliveries)
     {
-        await _commit.CommitAsync();
+        await Commit.CommitAsync();
         if (State.Connection?.ConnectionId == connection.ConnectionId)
         {
             foreach (var delivery in deliveries)

@@ -19,7 +19,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly SessionOptions _options;
     private readonly TimeSpan _minimumReminderPeriod;
     private readonly ILogger<SessionGrain> _logger;
-    private readonly GroupCommit _commit;
+    private GroupCommit? _commit;
     private int _receiveMaximum;
 
     // The will of a connection taken over, until its gateway reports how that connection ended.
@@ -37,12 +37,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _options = options.Value;
         _minimumReminderPeriod = reminderOptions.Value.MinimumReminderPeriod;
         _logger = logger;
-        _commit = new GroupCommit(() => _stored.WriteStateAsync());
         _receiveMaximum = _options.MaxInflightMessages;
         SiloMetrics.SessionActivated(this);
     }
 
     private string ClientId => this.GetPrimaryKeyString();
+
+    /// <summary>Writes of the stored state, grouped; created by the first write (a clean session never writes).</summary>
+    private GroupCommit Commit => _commit ??= new GroupCommit(() => _stored.WriteStateAsync());
 
     private SessionState State => _observed = _stored.State;
 
@@ -97,7 +99,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var attached = AttachAsync(request.Connection, durable: IsPersistent || request.Will is not null);
         if (IsPersistent)
         {
-            await Task.WhenAll(_commit.CommitAsync(), attached);
+            await Task.WhenAll(Commit.CommitAsync(), attached);
         }
         else if (_stored.RecordExists)
         {
@@ -171,7 +173,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
 
         ReportToDirectory();
-        await _commit.CommitAsync();
+        await Commit.CommitAsync();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -245,7 +247,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     private async Task DiscardSessionAsync()
     {
-        if (State.Subscriptions.Count > 0)
+        if (State.SubscriptionCount > 0)
         {
             await Task.WhenAll(State.Subscriptions.Keys.Select(RemoveFromIndexAsync));
         }
@@ -271,6 +273,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     /// </summary>
     private async Task HandOverSharedMessagesAsync()
     {
+        if (State.InFlightCount == 0 && State.QueueCount == 0)
+        {
+            return;
+        }
+
         var held = State.InFlight.Where(m => !m.Released).Select(m => m.Message).Concat(State.Queue).Where(m => m.SharedVia is not null).ToList();
         foreach (var message in held)
         {
@@ -302,7 +309,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
     }
 
-    private Task SaveAsync() => IsPersistent ? _commit.CommitAsync() : Task.CompletedTask;
+    private Task SaveAsync() => IsPersistent ? Commit.CommitAsync() : Task.CompletedTask;
 
     private async Task RegisterReminderAsync(string name, TimeSpan dueTime)
     {
@@ -335,8 +342,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         State.Connection is not null,
         State.Connection?.GatewayId,
         [.. State.Subscriptions.Keys],
-        State.InFlight.Count,
-        State.Queue.Count,
+        State.InFlightCount,
+        State.QueueCount,
         State.DroppedMessages,
         State.SessionExpiryInterval));
 

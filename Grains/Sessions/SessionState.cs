@@ -1,25 +1,37 @@
 namespace OrleansMqtt.Grains;
 
-/// <summary>What a persistent session keeps between connections (stored only when the session outlives its connection).</summary>
+/// <summary>
+/// What a persistent session keeps between connections (stored only when the session outlives its connection).
+/// Its collections are created when first used, so that a connected session with nothing subscribed, queued or in
+/// flight holds none; the counts read them without creating them. Stored, they are written as before (empty).
+/// </summary>
 [GenerateSerializer, Alias("mqtt.SessionState")]
 public sealed class SessionState
 {
+    // Stored through the properties below; the fields themselves are not.
+    [NonSerialized] private Dictionary<string, StoredSubscription>? _subscriptions;
+    [NonSerialized] private List<InFlightMessage>? _inFlight;
+    [NonSerialized] private List<QueuedMessage>? _queue;
+    [NonSerialized] private HashSet<ushort>? _awaitingRelease;
+    [NonSerialized] private Dictionary<ushort, long>? _publishing;
+    [NonSerialized] private List<long>? _recentExactlyOnceIds;
+
     /// <summary>A session exists: CONNACK says session-present on the next connection without clean start.</summary>
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public byte ProtocolVersion { get; set; }
 
     /// <summary>Seconds the session outlives its connection; <see cref="SessionExpiry.Never"/> for ever.</summary>
     [Id(2)] public uint SessionExpiryInterval { get; set; }
-    [Id(3)] public Dictionary<string, StoredSubscription> Subscriptions { get; set; } = [];
+    [Id(3)] public Dictionary<string, StoredSubscription> Subscriptions { get => _subscriptions ??= []; set => _subscriptions = value; }
 
     /// <summary>QoS 1/2 messages sent and not yet acknowledged, in the order they were sent.</summary>
-    [Id(4)] public List<InFlightMessage> InFlight { get; set; } = [];
+    [Id(4)] public List<InFlightMessage> InFlight { get => _inFlight ??= []; set => _inFlight = value; }
 
     /// <summary>Messages waiting for the client to connect or for the in-flight window to open.</summary>
-    [Id(5)] public List<QueuedMessage> Queue { get; set; } = [];
+    [Id(5)] public List<QueuedMessage> Queue { get => _queue ??= []; set => _queue = value; }
 
     /// <summary>Inbound QoS 2 packet ids published and awaiting PUBREL.</summary>
-    [Id(6)] public HashSet<ushort> AwaitingRelease { get; set; } = [];
+    [Id(6)] public HashSet<ushort> AwaitingRelease { get => _awaitingRelease ??= []; set => _awaitingRelease = value; }
     [Id(7)] public ushort LastPacketId { get; set; }
     [Id(8)] public WillSpec? Will { get; set; }
     [Id(9)] public long DroppedMessages { get; set; }
@@ -33,10 +45,16 @@ public sealed class SessionState
     /// Inbound QoS 2 packet ids being published, with the message id they are published under: stored before the
     /// message is routed, so a resend after a crash is published again under the same id, which subscribers recognise.
     /// </summary>
-    [Id(40)] public Dictionary<ushort, long> Publishing { get; set; } = [];
+    [Id(40)] public Dictionary<ushort, long> Publishing { get => _publishing ??= []; set => _publishing = value; }
 
     /// <summary>Ids of the latest exactly-once messages this session took, oldest first (bounded).</summary>
-    [Id(41)] public List<long> RecentExactlyOnceIds { get; set; } = [];
+    [Id(41)] public List<long> RecentExactlyOnceIds { get => _recentExactlyOnceIds ??= []; set => _recentExactlyOnceIds = value; }
+
+    public int SubscriptionCount => _subscriptions?.Count ?? 0;
+
+    public int InFlightCount => _inFlight?.Count ?? 0;
+
+    public int QueueCount => _queue?.Count ?? 0;
 }
 
 [GenerateSerializer, Immutable, Alias("mqtt.StoredSubscription")]
