@@ -70,6 +70,13 @@ public static class LatencyScenario
         await connection.DisconnectAsync();
         await Task.WhenAll(subscriberLoop, publisherLoop);
 
+        if (options.String("samples", "") is { Length: > 0 } samples)
+        {
+            // Every message's latency in ms in the order sent, warm-up included (-1: not delivered), to see when the
+            // tail happens: spread out, in bursts, or periodically.
+            File.WriteAllLines(samples, latencies.Select(l => l < 0 ? "-1" : (l * 1000.0 / Stopwatch.Frequency).ToString("F4", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
         var measured = latencies.Skip(warmupCount).Where(l => l >= 0).Order().ToArray();
         double Percentile(double p) => measured.Length == 0 ? double.NaN : measured[Math.Min(measured.Length - 1, (int)Math.Ceiling(p * measured.Length) - 1)] * 1000.0 / Stopwatch.Frequency;
         return new Report("latency", options)
