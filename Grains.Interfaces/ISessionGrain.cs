@@ -28,11 +28,12 @@ public interface ISessionGrain : IGrainWithStringKey
     Task<byte[]> Unsubscribe(long connectionId, [Immutable] string[] filters);
 
     /// <summary>
-    /// The client acknowledged messages the session sent. Returns what may now be sent because the
-    /// in-flight window opened.
+    /// The client acknowledged messages the session sent. What may now be sent because the in-flight window opened
+    /// goes to the connection the way every delivery does, so that it stays in order with what is delivered next;
+    /// completes when the acknowledgements are stored (persistent sessions).
     /// </summary>
     [Alias("Acknowledge")]
-    Task<Delivery[]> Acknowledge(long connectionId, [Immutable] ClientAck[] acks);
+    Task Acknowledge(long connectionId, [Immutable] ClientAck[] acks);
 
     /// <summary>
     /// Inbound QoS 2 PUBLISH: published once however often the client resends it before PUBREL

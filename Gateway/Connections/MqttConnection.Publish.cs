@@ -315,7 +315,11 @@ public sealed partial class MqttConnection
     {
         var acks = _acks!.ToArray();
         _acks.Clear();
-        var next = await RetryAsync(() => _session!.Acknowledge(Id, acks), "acknowledgements");
+        await RetryAsync(async () =>
+        {
+            await _session!.Acknowledge(Id, acks);
+            return true;
+        }, "acknowledgements");
         foreach (var ack in acks)
         {
             // PUBREC is answered with PUBREL, unless it reported a failure (4.3.3).
@@ -323,11 +327,6 @@ public sealed partial class MqttConnection
             {
                 Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubRel, ack.PacketId)));
             }
-        }
-
-        foreach (var delivery in next)
-        {
-            Send(delivery);
         }
     }
 }

@@ -357,7 +357,7 @@ public sealed class OutboundBridgeGrain(
         return true;
     }
 
-    /// <summary>PUBACKs go to the session in batches, one call in flight; its answer carries the next messages.</summary>
+    /// <summary>PUBACKs go to the session in batches, one call in flight; what they let go comes back through Deliver.</summary>
     private void Acknowledge(ushort packetId)
     {
         _acks.Add(new ClientAck((byte)PacketType.PubAck, packetId));
@@ -379,7 +379,7 @@ public sealed class OutboundBridgeGrain(
                 _acks.Clear();
                 try
                 {
-                    Accept(await Session.Acknowledge(connectionId, batch));
+                    await Session.Acknowledge(connectionId, batch);
                 }
                 catch (Exception ex)
                 {

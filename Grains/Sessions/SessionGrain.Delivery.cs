@@ -108,11 +108,11 @@ public sealed partial class SessionGrain
             : Task.CompletedTask;
     }
 
-    public async Task<Delivery[]> Acknowledge(long connectionId, ClientAck[] acks)
+    public async Task Acknowledge(long connectionId, ClientAck[] acks)
     {
         if (State.Connection is not { } connection || connection.ConnectionId != connectionId)
         {
-            return [];
+            return;
         }
 
         var changed = false;
@@ -148,14 +148,25 @@ public sealed partial class SessionGrain
             }
         }
 
+        // What the window lets go takes the path of every delivery, not the answer to this call: a message delivered
+        // after this turn would otherwise reach the client before these, which were queued before it. A persistent
+        // session sends them once stored, in turn with the deliveries that wait for the same or a later write.
         var next = new List<Delivery>();
         FillWindow(connection, next);
-        if (changed || next.Count > 0)
+        if (IsPersistent)
         {
-            await SaveAsync();
+            if (changed || next.Count > 0)
+            {
+                await SendWhenStoredAsync(connection, next);
+            }
+
+            return;
         }
 
-        return [.. next];
+        foreach (var delivery in next)
+        {
+            _batcher.Send(connection, delivery);
+        }
     }
 
     public async Task<byte> PublishExactlyOnce(long connectionId, ushort packetId, MqttMessage message)

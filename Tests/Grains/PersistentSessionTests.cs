@@ -38,9 +38,8 @@ public sealed class PersistentSessionTests(ClusterFixture cluster)
         Assert.Equal(3, pending.Select(d => d.PacketId).Distinct().Count());
         Assert.Equal((3, 0), ((await back.Session.GetInfo()).InFlight, (await back.Session.GetInfo()).Queued));
 
-        var more = await back.Session.Acknowledge(back.ConnectionId, [.. pending.Select(d => new ClientAck(PubAck, d.PacketId))]);
+        await back.Session.Acknowledge(back.ConnectionId, [.. pending.Select(d => new ClientAck(PubAck, d.PacketId))]);
 
-        Assert.Empty(more);
         Assert.Equal(0, (await back.Session.GetInfo()).InFlight);
     }
 

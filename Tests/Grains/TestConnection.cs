@@ -40,11 +40,12 @@ public sealed class TestConnection
         bool cleanStart = true,
         uint sessionExpiryInterval = 0,
         WillSpec? will = null,
-        RecordingGateway? gateway = null)
+        RecordingGateway? gateway = null,
+        ushort receiveMaximum = 0)
     {
         gateway ??= new RecordingGateway(cluster.Client);
         var connection = gateway.NewConnection();
-        var request = new ConnectRequest(connection, protocolVersion, cleanStart, sessionExpiryInterval, will, ReceiveMaximum: 0);
+        var request = new ConnectRequest(connection, protocolVersion, cleanStart, sessionExpiryInterval, will, receiveMaximum);
         var result = await cluster.Session(clientId).Connect(request);
         return new TestConnection(cluster, clientId, gateway, connection, result);
     }
