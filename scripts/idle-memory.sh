@@ -25,49 +25,16 @@ bench_dll="$root/Bench/bin/Release/net10.0/OrleansMqtt.Bench.dll"
 silo_dll="$root/Silo/bin/Release/net10.0/OrleansMqtt.Silo.dll"
 gateway_dll="$root/Gateway/bin/Release/net10.0/OrleansMqtt.Gateway.dll"
 
-pids=()
+# shellcheck source=scripts/broker-processes.sh
+source "$root/scripts/broker-processes.sh"
+broker_env=("${extra_env[@]}")
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  pids=()
+  stop_all
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "[idle-memory $(date +%H:%M:%S)] $*" >&2; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# start NAME DLL [VAR=value]...: as scripts/bench-vs-mosquitto.sh does, rate limits off; sets started_pid.
-start() {
-  local name=$1 dll=$2
-  shift 2
-  (
-    cd "$(dirname "$dll")"
-    exec env DOTNET_ENVIRONMENT=Production Logging__Console__FormatterName=simple \
-      Logging__Console__FormatterOptions__SingleLine=true Mqtt__Limits__ConnectRate=0 \
-      Mqtt__Limits__ConnectRatePerSourceIp=0 Mqtt__Limits__PublishRate=0 "$@" "${extra_env[@]}" dotnet "$dll"
-  ) >"$out/$name.log" 2>&1 &
-  started_pid=$!
-  pids+=("$started_pid")
-  for _ in $(seq 1 900); do
-    grep -q "ready" "$out/$name.log" && return 0
-    kill -0 "$started_pid" 2>/dev/null || { log "$name exited:"; tail -20 "$out/$name.log" >&2; return 1; }
-    sleep 0.1
-  done
-  log "$name did not say ready in 90 s"
-  return 1
-}
 
 cluster=idle-$$
 silo_port=$(free_port)
@@ -76,14 +43,14 @@ orleans_env=(Orleans__ClusterId=$cluster Orleans__ServiceId=$cluster Orleans__Si
 port=$(free_port)
 case $broker in
   embedded)
-    start embedded "$silo_dll" "${orleans_env[@]}" Mqtt__Tcp__Port="$port"
+    start_dotnet embedded "$silo_dll" "${orleans_env[@]}" Mqtt__Tcp__Port="$port"
     broker_pids=$started_pid
     dump_pids=("$started_pid")
     ;;
   silo+gateway)
-    start silo "$silo_dll" "${orleans_env[@]}" Mqtt__Tcp__Enabled=false ASPNETCORE_URLS="http://127.0.0.1:$(free_port)"
+    start_dotnet silo "$silo_dll" "${orleans_env[@]}" Mqtt__Tcp__Enabled=false ASPNETCORE_URLS="http://127.0.0.1:$(free_port)"
     silo_pid=$started_pid
-    start gateway "$gateway_dll" "${orleans_env[@]}" Mqtt__Tcp__Port="$port"
+    start_dotnet gateway "$gateway_dll" "${orleans_env[@]}" Mqtt__Tcp__Port="$port"
     broker_pids="$silo_pid,$started_pid"
     dump_pids=("$silo_pid" "$started_pid")
     ;;
