@@ -216,7 +216,7 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
         var sleeperAgain = await ConnectWhenReadyAsync(cluster.MqttPorts[0], clientId, o => o.WithCleanSession(false));
         await using (sleeperAgain)
         {
-            Assert.True(sleeperAgain.ConnectResult.IsSessionPresent, "the persistent session did not survive the restart");
+            Assert.True(sleeperAgain.ConnectResult.IsSessionPresent, "the persistent session did not survive the restart\n" + cluster.Logs());
             var received = new List<string>();
             for (var i = 0; i < 6; i++)
             {
