@@ -28,7 +28,6 @@ public sealed class PoisonMessageTests
         await queue.SendMessageAsync(JsonSerializer.Serialize(new { payload = "no topic" }));
         await queue.SendMessageAsync(JsonSerializer.Serialize(new { topic = $"poison/{id}/+", payload = "a wildcard is no topic name" }));
         await queue.SendMessageAsync(JsonSerializer.Serialize(new { topic = $"poison/{id}/ok", payload = "fine", qos = 3 }));
-        await queue.SendMessageAsync(JsonSerializer.Serialize(new { topic = $"poison/{id}/ok", payload = "fine", qos = 1 }));
 
         await BridgeTesting.WaitUntilAsync(async () => (await queue.PeekMessagesAsync(32)).Value.Any(m => m.DequeueCount == 3), "the stuck message visible again");
         await using var broker = await EmbeddedBroker.StartAsync(new Dictionary<string, string?>
@@ -41,6 +40,10 @@ public sealed class PoisonMessageTests
         });
         await using var device = await TestClient.ConnectAsync(broker.Port, $"device-{id}");
         await device.SubscribeAsync($"poison/{id}/#", MqttQualityOfServiceLevel.AtLeastOnce);
+
+        // The publishable message is queued once the device listens: the bridge starts polling with the broker, and
+        // a message it published before the subscription would reach nobody.
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new { topic = $"poison/{id}/ok", payload = "fine", qos = 1 }));
 
         var poison = await BridgeTesting.ReadAsync(BridgeTesting.Queue(azurite.ConnectionString, $"{queueName}-poison"), 5);
         var reasons = poison.ToDictionary(p => p.GetProperty("body").GetString()!, p => p.GetProperty("reason").GetString()!);
