@@ -185,7 +185,8 @@ public sealed partial class MqttConnection
             groups = [.. byTopic.Values];
         }
 
-        var retry = new RetryState(_options.PublishRetryTimeout);
+        var started = Environment.TickCount64;
+        RetryState? retry = null;
         while (true)
         {
             var failed = await Task.WhenAll(groups.Select(async group =>
@@ -220,7 +221,7 @@ public sealed partial class MqttConnection
                 return matched;
             }
 
-            await retry.WaitAsync(firstFailure, "messages", this);
+            await (retry ??= new RetryState(started, _options.PublishRetryTimeout)).WaitAsync(firstFailure, "messages", this);
         }
     }
 
@@ -231,7 +232,9 @@ public sealed partial class MqttConnection
     /// </summary>
     private async Task<T> RetryAsync<T>(Func<Task<T>> call, string what)
     {
-        var retry = new RetryState(_options.PublishRetryTimeout);
+        // The retry's state exists only once a call failed; the patience counts from the first attempt.
+        var started = Environment.TickCount64;
+        RetryState? retry = null;
         while (true)
         {
             try
@@ -240,14 +243,14 @@ public sealed partial class MqttConnection
             }
             catch (Exception ex) when (ex is not MqttProtocolException and not OperationCanceledException)
             {
-                await retry.WaitAsync(ex, what, this);
+                await (retry ??= new RetryState(started, _options.PublishRetryTimeout)).WaitAsync(ex, what, this);
             }
         }
     }
 
-    private sealed class RetryState(TimeSpan patience)
+    private sealed class RetryState(long started, TimeSpan patience)
     {
-        private readonly long _deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
+        private readonly long _deadline = started + (long)patience.TotalMilliseconds;
         private int _attempt;
         private TimeSpan _delay = TimeSpan.FromMilliseconds(100);
 
