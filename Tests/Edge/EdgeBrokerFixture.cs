@@ -131,6 +131,10 @@ public static class EdgeConnect
             await using var client = await TestClient.ConnectAsync(port, clientId, version, configure);
             return (client.ConnectResult.ResultCode, null);
         }
+        catch (ConnectRefusedException ex)
+        {
+            return (ex.Result.ResultCode, null);
+        }
         catch (Exception ex) when (ex is MqttConnectingFailedException or MqttCommunicationException or OperationCanceledException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return (null, ex);

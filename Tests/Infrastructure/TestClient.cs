@@ -27,6 +27,7 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>Completes when the broker closes the connection (or the client disconnects).</summary>
     public Task<MqttClientDisconnectedEventArgs> Disconnected => _disconnected.Task;
 
+    /// <summary>Connects, or throws <see cref="ConnectRefusedException"/> when the CONNACK refuses.</summary>
     public static async Task<TestClient> ConnectAsync(
         int port,
         string clientId,
@@ -62,6 +63,13 @@ public sealed class TestClient : IAsyncDisposable
 
         using var timeout = new CancellationTokenSource(Patience);
         var result = await client.ConnectAsync(builder.Build(), timeout.Token);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            // MQTTnet returns a refusing CONNACK instead of throwing; a caller of this method expects a connection.
+            client.Dispose();
+            throw new ConnectRefusedException(result);
+        }
+
         wrapper = new TestClient(client, result);
         while (pending.Reader.TryRead(out var early))
         {
@@ -139,4 +147,11 @@ public sealed class TestClient : IAsyncDisposable
 public static class Payloads
 {
     public static string Text(this MqttApplicationMessage message) => Encoding.UTF8.GetString(message.Payload);
+}
+
+/// <summary>The broker answered CONNECT with a failure code (MQTTnet returns such a CONNACK rather than throwing).</summary>
+public sealed class ConnectRefusedException(MqttClientConnectResult result)
+    : MQTTnet.Exceptions.MqttCommunicationException($"CONNECT refused: {result.ResultCode} {result.ReasonString}")
+{
+    public MqttClientConnectResult Result { get; } = result;
 }
