@@ -162,6 +162,9 @@ public sealed partial class MqttConnection
 
     private bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
 
+    /// <summary>Cuts the connection without a goodbye: for the connections still open when the gateway stops.</summary>
+    public void Abort() => _context.Abort(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("the gateway stopped"));
+
     /// <summary>
     /// Ends the read loop: its pending read returns at once, or the next one does. No token is passed to the reads,
     /// so an idle connection holds no token source and no registration.

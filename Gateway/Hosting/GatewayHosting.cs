@@ -23,6 +23,7 @@ public static class GatewayHosting
         services.AddSingleton<GatewayObserver>();
         services.AddSingleton<GatewayEndpoint>();
         services.AddSingleton<OrleansMqtt.Grains.ILocalGateway>(sp => sp.GetRequiredService<GatewayEndpoint>());
+        services.AddSingleton<MqttTcpListener>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayLifetime>();
         var lease = builder.Configuration.GetLeaseOptions();
@@ -50,11 +51,7 @@ public static class GatewayHosting
     private static void ListenMqtt(KestrelServerOptions kestrel)
     {
         var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        if (options.Tcp.Enabled)
-        {
-            kestrel.Listen(IPAddress.Parse(options.Tcp.Address), options.Tcp.Port, listen => listen.UseConnectionHandler<MqttConnectionHandler>());
-        }
-
+        // MQTT over plain TCP has a listener of its own (MqttTcpListener); Kestrel serves TLS, WebSocket and HTTP.
         if (options.Http.Enabled)
         {
             kestrel.Listen(IPAddress.Parse(options.Http.Address), options.Http.Port, listen => TransportHosting.UseHttpTls(listen, options));
@@ -62,9 +59,9 @@ public static class GatewayHosting
 
         TransportHosting.ListenTls(kestrel);
 
-        if (!options.Tcp.Enabled && !options.Http.Enabled && !kestrel.ApplicationServices.GetRequiredService<IOptions<TlsOptions>>().Value.Enabled)
+        if (!options.Http.Enabled && !kestrel.ApplicationServices.GetRequiredService<IOptions<TlsOptions>>().Value.Enabled)
         {
-            // Kestrel with no endpoint binds localhost:5000, and a second such silo on the machine would fail to
+            // Kestrel with no endpoint binds localhost:5000, and a second such broker on the machine would fail to
             // start: a port of the system's choosing on loopback serves nothing and collides with nothing.
             kestrel.Listen(IPAddress.Loopback, 0);
         }

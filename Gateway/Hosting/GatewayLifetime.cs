@@ -9,7 +9,7 @@ namespace OrleansMqtt.Gateway;
 /// are handled: v5 clients get DISCONNECT 0x8B (server shutting down), or 0x9C (use another server) with the Server
 /// Reference of Mqtt:ServerReference when it is set.
 /// </summary>
-public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint endpoint, IOptions<GatewayOptions> options, ILogger<GatewayLifetime> logger) : IHostedLifecycleService
+public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint endpoint, MqttTcpListener listener, IOptions<GatewayOptions> options, ILogger<GatewayLifetime> logger) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -18,13 +18,18 @@ public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint
     /// <summary>Every hosted service has started, the cluster connection included: clients can be served.</summary>
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        var tcp = options.Value.Tcp;
-        logger.LogInformation("MQTT gateway {GatewayId} ready: {Listener}", endpoint.GatewayId, tcp.Enabled ? $"mqtt://{tcp.Address}:{tcp.Port}" : "no TCP listener (Mqtt:Tcp:Enabled is false)");
+        if (options.Value.Tcp.Enabled)
+        {
+            listener.Start();
+        }
+
+        logger.LogInformation("MQTT gateway {GatewayId} ready: {Listener}", endpoint.GatewayId, listener.EndPoint is { } tcp ? $"mqtt://{tcp}" : "no TCP listener (Mqtt:Tcp:Enabled is false)");
         return Task.CompletedTask;
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        await listener.StopAcceptingAsync();
         var count = registry.Count;
         if (count == 0)
         {
@@ -54,7 +59,16 @@ public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Connections that did not finish closing in time are cut (Kestrel does the same to its own).</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var connection in registry.All)
+        {
+            connection.Abort();
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
