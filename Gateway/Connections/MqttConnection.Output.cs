@@ -44,7 +44,7 @@ public sealed partial class MqttConnection
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
             _logger.LogDebug(ex, "Writing to connection {ConnectionId} failed", Id);
             WriterFailed();

@@ -115,7 +115,7 @@ public sealed partial class MqttConnection
         catch (OperationCanceledException) when (IsClosing)
         {
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ConnectionResetException or ConnectionAbortedException)
         {
             _endReason = "network error: " + ex.Message;
         }

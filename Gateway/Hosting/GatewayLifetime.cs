@@ -31,27 +31,27 @@ public sealed class GatewayLifetime(ConnectionRegistry registry, GatewayEndpoint
     {
         await listener.StopAcceptingAsync();
         var count = registry.Count;
-        if (count == 0)
+        if (count > 0)
         {
-            return;
-        }
-
-        logger.LogInformation("Closing {Count} connections for shutdown", count);
-        foreach (var connection in registry.All)
-        {
-            if (options.Value.ServerReference is { Length: > 0 } reference)
+            logger.LogInformation("Closing {Count} connections for shutdown", count);
+            foreach (var connection in registry.All)
             {
-                connection.Close(ReasonCode.UseAnotherServer, "server shutting down", reference);
-            }
-            else
-            {
-                connection.Close(ReasonCode.ServerShuttingDown, "server shutting down");
+                if (options.Value.ServerReference is { Length: > 0 } reference)
+                {
+                    connection.Close(ReasonCode.UseAnotherServer, "server shutting down", reference);
+                }
+                else
+                {
+                    connection.Close(ReasonCode.ServerShuttingDown, "server shutting down");
+                }
             }
         }
 
         try
         {
-            await registry.WhenEmpty().WaitAsync(options.Value.ShutdownTimeout, cancellationToken);
+            // A connection leaves the registry before it tells its session how it ended; the listener's count
+            // includes that last step (Kestrel waits the same way for the TLS and WebSocket connections it serves).
+            await Task.WhenAll(registry.WhenEmpty(), listener.WhenDrained()).WaitAsync(options.Value.ShutdownTimeout, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {

@@ -1,7 +1,11 @@
 using System.Buffers;
+using System.Collections;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -24,6 +28,9 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
     private Task? _accepting;
     private MqttConnectionHandler? _handler;
     private volatile bool _stopping;
+    private readonly Lock _gate = new();
+    private int _open;
+    private TaskCompletionSource? _drained;
 
     /// <summary>Where it listens, once started (the port the system chose when <c>Mqtt:Tcp:Port</c> is 0).</summary>
     public IPEndPoint? EndPoint { get; private set; }
@@ -50,6 +57,39 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
         _socket = socket;
         EndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _accepting = AcceptLoopAsync(socket);
+    }
+
+    /// <summary>
+    /// Completes when every accepted connection has ended, its code included (which tells the session how the
+    /// connection ended): the gateway waits for this before its cluster client stops.
+    /// </summary>
+    public Task WhenDrained()
+    {
+        lock (_gate)
+        {
+            if (_open == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    internal MqttConnectionHandler Handler => _handler!;
+
+    internal ILogger Logger => logger;
+
+    internal void Ended()
+    {
+        lock (_gate)
+        {
+            if (--_open == 0)
+            {
+                _drained?.TrySetResult();
+            }
+        }
     }
 
     /// <summary>No more connections are accepted; the open ones carry on until they are closed.</summary>
@@ -97,7 +137,12 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
             }
 
             accepted.NoDelay = true;
-            ThreadPool.UnsafeQueueUserWorkItem(new SocketConnection(accepted, _handler!, logger), preferLocal: false);
+            lock (_gate)
+            {
+                _open++;
+            }
+
+            ThreadPool.UnsafeQueueUserWorkItem(new SocketConnection(accepted, this), preferLocal: false);
         }
     }
 }
@@ -117,25 +162,27 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
     private const int WriteSize = 16 * 1024;
 
     private readonly Socket _socket;
-    private readonly MqttConnectionHandler _handler;
-    private readonly ILogger _logger;
+    private readonly MqttTcpListener _listener;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private CancellationTokenSource? _closed;
-    private IFeatureCollection? _features;
+    private FeatureCollection? _features;
     private IDictionary<object, object?>? _items;
     private string? _connectionId;
     private int _aborted;
 
-    public SocketConnection(Socket socket, MqttConnectionHandler handler, ILogger logger)
+    public SocketConnection(Socket socket, MqttTcpListener listener)
     {
         _socket = socket;
-        _handler = handler;
-        _logger = logger;
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(stream, new StreamPipeReaderOptions(MemoryPool<byte>.Shared, ReadSize, ReadSize / 4, leaveOpen: true, useZeroByteReads: true));
-        _output = PipeWriter.Create(stream, new StreamPipeWriterOptions(MemoryPool<byte>.Shared, WriteSize, leaveOpen: true));
+        _listener = listener;
+        var stream = new SocketStream(socket);
+        _input = PipeReader.Create(stream, ReaderOptions);
+        _output = PipeWriter.Create(stream, WriterOptions);
     }
+
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(MemoryPool<byte>.Shared, ReadSize, ReadSize / 4, leaveOpen: true, useZeroByteReads: true);
+
+    private static readonly StreamPipeWriterOptions WriterOptions = new(MemoryPool<byte>.Shared, WriteSize, leaveOpen: true);
 
     public override string ConnectionId
     {
@@ -143,7 +190,8 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
         set => _connectionId = value;
     }
 
-    public override IFeatureCollection Features => _features ??= new FeatureCollection();
+    /// <summary>A plain TCP connection has no features (no TLS); a collection is created only when one is set.</summary>
+    public override IFeatureCollection Features => (IFeatureCollection?)_features ?? new LazyFeatures(this);
 
     public override IDictionary<object, object?> Items
     {
@@ -225,11 +273,11 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
     {
         try
         {
-            await _handler.OnConnectedAsync(this);
+            await _listener.Handler.OnConnectedAsync(this);
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "MQTT connection from {Remote} failed", RemoteEndPoint);
+            _listener.Logger.LogError(ex, "MQTT connection from {Remote} failed", RemoteEndPoint);
         }
 
         try
@@ -253,6 +301,7 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
         Interlocked.Exchange(ref _aborted, 1);
         CancelClosed();
         _closed?.Dispose();
+        _listener.Ended();
     }
 
     private static readonly ConnectionAbortedException Aborted = new("the connection has ended");
@@ -265,6 +314,167 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>Reads as an empty collection; the first feature set creates the connection's own.</summary>
+    private sealed class LazyFeatures(SocketConnection connection) : IFeatureCollection
+    {
+        private FeatureCollection Created => connection._features ??= new FeatureCollection();
+
+        public bool IsReadOnly => false;
+
+        public int Revision => connection._features?.Revision ?? 0;
+
+        public object? this[Type key]
+        {
+            get => connection._features?[key];
+            set => Created[key] = value;
+        }
+
+        public TFeature? Get<TFeature>() => connection._features is { } features ? features.Get<TFeature>() : default;
+
+        public void Set<TFeature>(TFeature? instance) => Created.Set(instance);
+
+        public IEnumerator<KeyValuePair<Type, object>> GetEnumerator() =>
+            (connection._features ?? Enumerable.Empty<KeyValuePair<Type, object>>()).GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
+
+/// <summary>
+/// The socket as a stream for the connection's reader and writer. Reads use the socket's own receive (an idle
+/// connection has one zero-byte read pending); writes borrow a sender from a pool shared by all connections, so a
+/// connection keeps no send state between writes. Failures surface as <see cref="SocketException"/>.
+/// </summary>
+internal sealed class SocketStream(Socket socket) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => socket.Receive(buffer, offset, count, SocketFlags.None);
+
+    /// <summary>The whole buffer is sent; cancelling is done by aborting the connection, which fails the send.</summary>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        SocketSender.SendAsync(socket, buffer);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            buffer = buffer[socket.Send(buffer, SocketFlags.None)..];
+        }
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>A send in progress. Pooled: a connection holds one only while a write is on its way.</summary>
+internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource
+{
+    private static readonly ConcurrentQueue<SocketSender> Pool = new();
+    private static readonly int MaxPooled = Environment.ProcessorCount * 64;
+    private static int _pooled;
+
+    private ManualResetValueTaskSourceCore<bool> _completion = new() { RunContinuationsAsynchronously = false };
+
+    private SocketSender()
+        : base(unsafeSuppressExecutionContextFlow: true)
+    {
+    }
+
+    public static ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var sender = Rent();
+        sender._completion.Reset();
+        sender.SetBuffer(MemoryMarshal.AsMemory(buffer));
+        if (socket.SendAsync(sender))
+        {
+            return new ValueTask(sender, sender._completion.Version);
+        }
+
+        // Done at once, as most sends are: the sender goes back before anyone waits on it.
+        var error = sender.SocketError;
+        sender.Return();
+        return error == SocketError.Success ? ValueTask.CompletedTask : ValueTask.FromException(new SocketException((int)error));
+    }
+
+    protected override void OnCompleted(SocketAsyncEventArgs e) => _completion.SetResult(true);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _completion.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        _completion.GetResult(token);
+        var error = SocketError;
+        Return();
+        if (error != SocketError.Success)
+        {
+            throw new SocketException((int)error);
+        }
+    }
+
+    private static SocketSender Rent()
+    {
+        if (Pool.TryDequeue(out var sender))
+        {
+            Interlocked.Decrement(ref _pooled);
+            return sender;
+        }
+
+        return new SocketSender();
+    }
+
+    private void Return()
+    {
+        SetBuffer(Memory<byte>.Empty);
+        if (Interlocked.Increment(ref _pooled) <= MaxPooled)
+        {
+            Pool.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
+            Dispose();
         }
     }
 }
