@@ -156,7 +156,7 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
 public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPoolWorkItem
 {
     /// <summary>What one read takes from the socket at most; a larger packet spans several reads.</summary>
-    private const int ReadSize = 4096;
+    private const int ReadSize = 16 * 1024;
 
     /// <summary>Packets written between two flushes are sent in pieces of this size at most.</summary>
     private const int WriteSize = 16 * 1024;
