@@ -18,26 +18,27 @@ public sealed class BenchOptions
             var key = e.Current;
             if (!key.StartsWith("--", StringComparison.Ordinal) || !e.MoveNext())
             {
-                throw new ArgumentException($"Expected '--name value', got '{key}'.");
+                throw new BenchSettingException($"Expected '--name value', got '{key}'.");
             }
 
             _values[key[2..]] = e.Current;
         }
 
-        var host = IPAddress.Parse(String("host", "127.0.0.1"));
+        var hostText = String("host", "127.0.0.1");
+        IPAddress host = IPAddress.TryParse(hostText, out var parsed) ? parsed : throw new BenchSettingException($"--host {hostText} is not an IP address.");
         if (!IPAddress.IsLoopback(host))
         {
             // The load generator only ever targets a broker on this machine.
-            throw new ArgumentException($"--host {host} is not a loopback address.");
+            throw new BenchSettingException($"--host {host} is not a loopback address.");
         }
 
         // --ports p1,p2,...: several listeners of one broker (one per gateway process); connection i goes to the
         // (i mod n)-th. --port is the one-listener form.
         var ports = String("ports", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+            .Select(p => ParseInt("ports", p)).ToArray();
         if (ports.Length > 0 && _values.ContainsKey("port"))
         {
-            throw new ArgumentException("Give --port or --ports, not both.");
+            throw new BenchSettingException("Give --port or --ports, not both.");
         }
 
         var port = Int("port", 1883);
@@ -48,9 +49,9 @@ public sealed class BenchOptions
         {
             4 => MqttProtocolVersion.V311,
             5 => MqttProtocolVersion.V500,
-            var v => throw new ArgumentException($"--mqtt {v}: 4 (3.1.1) or 5"),
+            var v => throw new BenchSettingException($"--mqtt {v}: 4 (3.1.1) or 5"),
         };
-        Pids = String("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        Pids = String("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => ParseInt("pids", p)).ToArray();
         MaxSeconds = Double("max-seconds", 30);
         RunId = String("run", Guid.NewGuid().ToString("N")[..8]);
     }
@@ -80,18 +81,31 @@ public sealed class BenchOptions
         return _values.TryGetValue(name, out var value) ? value : fallback;
     }
 
-    public int Int(string name, int fallback) => int.Parse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+    public int Int(string name, int fallback) => ParseInt(name, String(name, fallback.ToString(CultureInfo.InvariantCulture)));
 
-    public double Double(string name, double fallback) => double.Parse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+    public double Double(string name, double fallback) => double.TryParse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+        ? value
+        : throw new BenchSettingException($"--{name} {_values[name]}: not a number");
 
-    public bool Bool(string name, bool fallback) => bool.Parse(String(name, fallback ? "true" : "false"));
+    public bool Bool(string name, bool fallback) => String(name, fallback ? "true" : "false") switch
+    {
+        "true" => true,
+        "false" => false,
+        var other => throw new BenchSettingException($"--{name} {other}: true or false"),
+    };
+
+    private static int ParseInt(string name, string text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new BenchSettingException($"--{name} {text}: not a whole number");
 
     public QualityOfService Qos(string name = "qos", int fallback = 0) => Int(name, fallback) switch
     {
         >= 0 and <= 2 and var q => (QualityOfService)q,
-        var q => throw new ArgumentException($"--{name} {q}: 0, 1 or 2"),
+        var q => throw new BenchSettingException($"--{name} {q}: 0, 1 or 2"),
     };
 
     /// <summary>Settings given but never read: a typo should not silently run the defaults.</summary>
     public IEnumerable<string> Unused => _values.Keys.Where(k => !_used.Contains(k));
 }
+
+/// <summary>A setting that is missing, malformed or contradicts another: reported as one line, not a stack trace.</summary>
+public sealed class BenchSettingException(string message) : Exception(message);

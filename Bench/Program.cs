@@ -22,25 +22,35 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     return 2;
 }
 
-var options = new BenchOptions(args.Skip(1));
-if (args[0] == "idle-hold")
+BenchOptions options;
+Report report;
+try
 {
-    // A child of the idle scenario: holds its share of the connections until its standard input is closed.
-    await IdleScenario.HoldAsync(options);
-    return options.Unused.Any() ? 2 : 0;
-}
+    options = new BenchOptions(args.Skip(1));
+    if (args[0] == "idle-hold")
+    {
+        // A child of the idle scenario: holds its share of the connections until its standard input is closed.
+        await IdleScenario.HoldAsync(options);
+        return options.Unused.Any() ? 2 : 0;
+    }
 
-var report = args[0] switch
+    report = args[0] switch
+    {
+        "fanin" => await ThroughputScenario.RunAsync("fanin", ThroughputScenario.Topology.FanIn, persistent: false, options),
+        "fanout" => await ThroughputScenario.RunAsync("fanout", ThroughputScenario.Topology.FanOut, persistent: false, options),
+        "pairs" => await ThroughputScenario.RunAsync("pairs", ThroughputScenario.Topology.Pairs, persistent: false, options),
+        "persistent" => await ThroughputScenario.RunAsync("persistent", ThroughputScenario.Topology.FanIn, persistent: true, options),
+        "latency" => await LatencyScenario.RunAsync(options),
+        "storm" => await ConnectionScenarios.StormAsync(options),
+        "idle" => await IdleScenario.RunAsync(options),
+        var other => throw new BenchSettingException($"unknown scenario '{other}'"),
+    };
+}
+catch (BenchSettingException ex)
 {
-    "fanin" => await ThroughputScenario.RunAsync("fanin", ThroughputScenario.Topology.FanIn, persistent: false, options),
-    "fanout" => await ThroughputScenario.RunAsync("fanout", ThroughputScenario.Topology.FanOut, persistent: false, options),
-    "pairs" => await ThroughputScenario.RunAsync("pairs", ThroughputScenario.Topology.Pairs, persistent: false, options),
-    "persistent" => await ThroughputScenario.RunAsync("persistent", ThroughputScenario.Topology.FanIn, persistent: true, options),
-    "latency" => await LatencyScenario.RunAsync(options),
-    "storm" => await ConnectionScenarios.StormAsync(options),
-    "idle" => await IdleScenario.RunAsync(options),
-    var other => throw new ArgumentException($"Unknown scenario '{other}'."),
-};
+    Console.Error.WriteLine($"OrleansMqtt.Bench: {ex.Message} (--help lists the scenarios and settings)");
+    return 2;
+}
 
 if (options.Unused.Any())
 {

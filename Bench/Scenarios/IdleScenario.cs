@@ -35,12 +35,12 @@ public static class IdleScenario
         var perProcess = options.Int("per-process", OpenFilesLimit() - DescriptorMargin);
         if (options.Pids.Length == 0)
         {
-            throw new ArgumentException("idle needs --pids (the broker's processes) to read their memory");
+            throw new BenchSettingException("idle needs --pids (the broker's processes) to read their memory");
         }
 
         if (perProcess < 1)
         {
-            throw new ArgumentException($"--per-process {perProcess}: the open-files limit leaves no room for connections");
+            throw new BenchSettingException($"--per-process {perProcess}: the open-files limit leaves no room for connections");
         }
 
         var processes = (count + perProcess - 1) / perProcess;
