@@ -86,6 +86,7 @@ public sealed class LimitsOptions : IValidatableObject
 public static class LimitNames
 {
     public const string Connections = "connections";
+    public const string OpenFiles = "open_files";
     public const string ConnectRate = "connect_rate";
     public const string ConnectRatePerSourceIp = "connect_rate_per_ip";
     public const string ConnectTimeout = "connect_timeout";

@@ -19,10 +19,18 @@ namespace OrleansMqtt.Gateway;
 /// bookkeeping per connection (≈ 4 KB), where this keeps the socket, a reader and a writer that hold no buffer
 /// between packets (≈ 1.5 KB), and reads and writes without a hand-off between the socket and the connection's code.
 /// </summary>
-public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayOptions> options, ILogger<MqttTcpListener> logger)
+public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayOptions> options, ConnectionLimits limits, ILogger<MqttTcpListener> logger)
 {
     /// <summary>Connections waiting to be accepted (Kestrel's default).</summary>
     private const int Backlog = 512;
+
+    /// <summary>
+    /// File descriptors left for everything else the process opens once it runs: Orleans' and storage connections,
+    /// TLS and WebSocket connections, files. A process that runs out of them fails in any code that opens one.
+    /// </summary>
+    private const int DescriptorReserve = 128;
+
+    private int _maxOpen = int.MaxValue;
 
     private Socket? _socket;
     private Task? _accepting;
@@ -56,6 +64,14 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
         _handler = ActivatorUtilities.CreateInstance<MqttConnectionHandler>(services);
         _socket = socket;
         EndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        if (DescriptorHeadroom() is var (limit, inUse, room) && room < (limits.Options.MaxConnections > 0 ? limits.Options.MaxConnections : int.MaxValue))
+        {
+            _maxOpen = room;
+            logger.LogInformation(
+                "The open-files limit of {Limit} ({InUse} in use) leaves room for {Room} MQTT over TCP connections, fewer than Mqtt:Limits:MaxConnections ({MaxConnections}): more are closed as they are accepted",
+                limit, inUse, room, limits.Options.MaxConnections);
+        }
+
         _accepting = AcceptLoopAsync(socket);
     }
 
@@ -89,6 +105,30 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
             {
                 _drained?.TrySetResult();
             }
+        }
+    }
+
+    /// <summary>
+    /// The soft open-files limit, the descriptors in use now, and how many connections fit beside them and the
+    /// reserve; null where /proc does not say (not Linux) or there is no limit.
+    /// </summary>
+    private static (long Limit, int InUse, int Room)? DescriptorHeadroom()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            var fields = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields is not { Length: > 0 } || !long.TryParse(fields[0], out var limit))
+            {
+                return null;
+            }
+
+            var inUse = Directory.EnumerateFileSystemEntries("/proc/self/fd").Count();
+            return (limit, inUse, (int)Math.Clamp(limit - inUse - DescriptorReserve, 0, int.MaxValue));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -134,6 +174,14 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
             {
                 logger.LogInformation("Accepting MQTT connections on {EndPoint} again", EndPoint);
                 failing = false;
+            }
+
+            if (Volatile.Read(ref _open) >= _maxOpen)
+            {
+                // Refused at once, rather than accepted until the process has no descriptor left for anything.
+                limits.Report(LimitNames.OpenFiles, $"{_maxOpen} TCP connections open, all the open-files limit leaves room for: a new one from {accepted.RemoteEndPoint} closed");
+                accepted.Dispose();
+                continue;
             }
 
             accepted.NoDelay = true;

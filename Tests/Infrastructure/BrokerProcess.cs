@@ -7,7 +7,8 @@ public static class BrokerProcess
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    public static async Task<ExternalProcess> StartAsync(string program, IDictionary<string, string> environment)
+    /// <param name="openFilesLimit">Runs the program under this soft open-files limit (<c>ulimit -n</c>).</param>
+    public static async Task<ExternalProcess> StartAsync(string program, IDictionary<string, string> environment, int? openFilesLimit = null)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         var dll = Path.Combine(RepositoryRoot, program, "bin", configuration, "net10.0", $"OrleansMqtt.{program}.dll");
@@ -18,7 +19,9 @@ public static class BrokerProcess
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };
-        var process = ExternalProcess.Start("dotnet", [dll], env, workingDirectory: Path.GetDirectoryName(dll));
+        var process = openFilesLimit is { } limit
+            ? ExternalProcess.Start("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$0\"", dll], env, workingDirectory: Path.GetDirectoryName(dll))
+            : ExternalProcess.Start("dotnet", [dll], env, workingDirectory: Path.GetDirectoryName(dll));
         await process.WaitForLineAsync("ready", StartupPatience);
         return process;
     }
