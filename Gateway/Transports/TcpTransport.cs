@@ -203,12 +203,6 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
 /// </summary>
 public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPoolWorkItem
 {
-    /// <summary>What one read takes from the socket at most; a larger packet spans several reads.</summary>
-    private const int ReadSize = 16 * 1024;
-
-    /// <summary>Packets written between two flushes are sent in pieces of this size at most.</summary>
-    private const int WriteSize = 16 * 1024;
-
     private readonly Socket _socket;
     private readonly MqttTcpListener _listener;
     private readonly PipeReader _input;
@@ -223,14 +217,9 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
     {
         _socket = socket;
         _listener = listener;
-        var stream = new SocketStream(socket);
-        _input = PipeReader.Create(stream, ReaderOptions);
-        _output = PipeWriter.Create(stream, WriterOptions);
+        _input = new SocketPipeReader(socket);
+        _output = new SocketPipeWriter(socket);
     }
-
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(MemoryPool<byte>.Shared, ReadSize, ReadSize / 4, leaveOpen: true, useZeroByteReads: true);
-
-    private static readonly StreamPipeWriterOptions WriterOptions = new(MemoryPool<byte>.Shared, WriteSize, leaveOpen: true);
 
     public override string ConnectionId
     {
@@ -389,63 +378,6 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
-}
-
-/// <summary>
-/// The socket as a stream for the connection's reader and writer. Reads use the socket's own receive (an idle
-/// connection has one zero-byte read pending); writes borrow a sender from a pool shared by all connections, so a
-/// connection keeps no send state between writes. Failures surface as <see cref="SocketException"/>.
-/// </summary>
-internal sealed class SocketStream(Socket socket) : Stream
-{
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => socket.Receive(buffer, offset, count, SocketFlags.None);
-
-    /// <summary>The whole buffer is sent; cancelling is done by aborting the connection, which fails the send.</summary>
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        SocketSender.SendAsync(socket, buffer);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        while (!buffer.IsEmpty)
-        {
-            buffer = buffer[socket.Send(buffer, SocketFlags.None)..];
-        }
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>A send in progress. Pooled: a connection holds one only while a write is on its way.</summary>
