@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
@@ -196,10 +195,9 @@ public sealed class MqttTcpListener(IServiceProvider services, IOptions<GatewayO
 }
 
 /// <summary>
-/// One accepted TCP connection as a Kestrel <see cref="ConnectionContext"/>. The input is read with a zero-byte read
-/// first, so a buffer is taken from the pool only when bytes arrived, and given back once they are consumed; the
-/// output writes to the socket when the connection flushes, and holds a buffer only while it has something to send.
-/// It is also the work item that runs the connection, so starting one allocates nothing more.
+/// One accepted TCP connection as a Kestrel <see cref="ConnectionContext"/>, over <see cref="SocketPipeReader"/> and
+/// <see cref="SocketPipeWriter"/>: buffers are rented only while bytes are on their way in or out. It is also the
+/// work item that runs the connection, so starting one allocates nothing more.
 /// </summary>
 public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPoolWorkItem
 {
