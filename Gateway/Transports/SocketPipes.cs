@@ -166,7 +166,9 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             _waiting = false;
         }
 
-        _waiter.SetResult(result);
+        // The read's continuation runs on the thread pool, not on the caller's thread: whoever stops a connection
+        // (a take-over, the shutdown, the connection's own writer) may hold locks the read loop takes next.
+        ThreadPool.UnsafeQueueUserWorkItem(static answer => answer.Reader._waiter.SetResult(answer.Result), (Reader: this, Result: result), preferLocal: false);
     }
 
     public override void Complete(Exception? exception = null)
