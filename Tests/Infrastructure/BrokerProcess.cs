@@ -26,6 +26,29 @@ public static class BrokerProcess
         return process;
     }
 
+    /// <summary>
+    /// An embedded broker (a silo with its gateway) in a process of its own, on free ports; <paramref name="settings"/>
+    /// (environment variables) are added to or replace the defaults. Returns the process and its MQTT port.
+    /// </summary>
+    public static async Task<(ExternalProcess Process, int MqttPort)> StartEmbeddedAsync(string name, IDictionary<string, string>? settings = null, int? openFilesLimit = null)
+    {
+        var ports = FreePorts.Get(3);
+        var environment = new Dictionary<string, string>
+        {
+            ["Orleans__ClusterId"] = name + "-" + Guid.NewGuid().ToString("N"),
+            ["Orleans__SiloPort"] = ports[0].ToString(),
+            ["Orleans__PrimarySiloPort"] = ports[0].ToString(),
+            ["Orleans__GatewayPort"] = ports[1].ToString(),
+            ["Mqtt__Tcp__Port"] = ports[2].ToString(),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return (await StartAsync("Silo", environment, openFilesLimit), ports[2]);
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

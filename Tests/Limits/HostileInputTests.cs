@@ -14,15 +14,8 @@ public sealed class HostileBrokerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var ports = FreePorts.Get(3);
-        Port = ports[2];
-        Broker = await BrokerProcess.StartAsync("Silo", new Dictionary<string, string>
+        (Broker, Port) = await BrokerProcess.StartEmbeddedAsync("hostile", new Dictionary<string, string>
         {
-            ["Orleans__ClusterId"] = "hostile-" + Guid.NewGuid().ToString("N"),
-            ["Orleans__SiloPort"] = ports[0].ToString(),
-            ["Orleans__PrimarySiloPort"] = ports[0].ToString(),
-            ["Orleans__GatewayPort"] = ports[1].ToString(),
-            ["Mqtt__Tcp__Port"] = ports[2].ToString(),
             ["Mqtt__ConnectTimeout"] = "00:00:02",
             ["Mqtt__KeepAliveSweepInterval"] = "00:00:00.250",
         });

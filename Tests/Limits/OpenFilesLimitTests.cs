@@ -18,17 +18,12 @@ public sealed partial class OpenFilesLimitTests
     [Fact]
     public async Task Connections_beyond_the_open_files_limit_are_closed_and_the_broker_keeps_serving()
     {
-        var ports = FreePorts.Get(3);
-        await using var broker = await BrokerProcess.StartAsync("Silo", new Dictionary<string, string>
+        var (broker, port) = await BrokerProcess.StartEmbeddedAsync("fd", new Dictionary<string, string>
         {
-            ["Orleans__ClusterId"] = "fd-" + Guid.NewGuid().ToString("N"),
-            ["Orleans__SiloPort"] = ports[0].ToString(),
-            ["Orleans__PrimarySiloPort"] = ports[0].ToString(),
-            ["Orleans__GatewayPort"] = ports[1].ToString(),
-            ["Mqtt__Tcp__Port"] = ports[2].ToString(),
             ["Mqtt__Limits__ConnectRate"] = "0",
             ["Mqtt__Limits__ConnectRatePerSourceIp"] = "0",
         }, OpenFilesLimit);
+        await using var _ = broker;
 
         var announced = RoomLine().Match(broker.Output);
         Assert.True(announced.Success, "the broker did not say how many connections its open-files limit leaves room for:\n" + broker.Output);
@@ -41,7 +36,7 @@ public sealed partial class OpenFilesLimitTests
         {
             for (var i = 0; i < room + Beyond; i++)
             {
-                var client = await RawMqttClient.OpenAsync(ports[2]);
+                var client = await RawMqttClient.OpenAsync(port);
                 try
                 {
                     var connAck = await client.ConnectAsync(new ConnectPacket { ClientId = $"fd-{i}-{Guid.NewGuid():N}" });
@@ -68,7 +63,7 @@ public sealed partial class OpenFilesLimitTests
             // A connection that leaves makes room for a newcomer.
             await held[1].DisposeAsync();
             held.RemoveAt(1);
-            await using var newcomer = await ConnectWhenRoomAsync(ports[2]);
+            await using var newcomer = await ConnectWhenRoomAsync(port);
         }
         finally
         {

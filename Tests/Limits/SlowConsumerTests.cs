@@ -18,19 +18,12 @@ public sealed class SlowConsumerTests(ITestOutputHelper output)
     [Fact]
     public async Task A_subscriber_that_never_reads_is_dropped_and_the_brokers_memory_stays_bounded_while_others_keep_receiving()
     {
-        var ports = FreePorts.Get(3);
-        await using var broker = await BrokerProcess.StartAsync("Silo", new Dictionary<string, string>
+        var (broker, port) = await BrokerProcess.StartEmbeddedAsync("slow", new Dictionary<string, string>
         {
-            ["Orleans__ClusterId"] = "slow-" + Guid.NewGuid().ToString("N"),
-            ["Orleans__SiloPort"] = ports[0].ToString(),
-            ["Orleans__PrimarySiloPort"] = ports[0].ToString(),
-            ["Orleans__GatewayPort"] = ports[1].ToString(),
-            ["Mqtt__Tcp__Port"] = ports[2].ToString(),
-
             // The publisher floods faster than a device may: the publish rate is not what this test is about.
             ["Mqtt__Limits__PublishRate"] = "0",
         });
-        var port = ports[2];
+        await using var _ = broker;
         var topic = $"flood/{Guid.NewGuid():N}";
 
         await using var slow = await RawMqttClient.OpenAsync(port, receiveBuffer: 4096);
