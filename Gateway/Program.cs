@@ -9,5 +9,4 @@ if (args is ["passwd", var file, var user])
 var builder = WebApplication.CreateBuilder(args);
 builder.UseOrleansClient(client => client.AddMqttClusterClient(builder.Configuration));
 builder.AddMqttGateway();
-builder.Build().Run();
-return 0;
+return StartupErrors.Run(builder);

@@ -5,4 +5,4 @@ using OrleansMqtt.Silo;
 var builder = WebApplication.CreateBuilder(args);
 builder.UseOrleans(silo => silo.AddMqttSilo(builder.Configuration));
 builder.AddMqttGateway();
-builder.Build().Run();
+return StartupErrors.Run(builder);

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+
+namespace OrleansMqtt.Gateway;
+
+/// <summary>
+/// Runs a broker program until it stops. A bad setting or a listener that cannot bind stops it at start with one line
+/// that says what is wrong (exit code 1), not a stack trace.
+/// </summary>
+public static class StartupErrors
+{
+    public static int Run(WebApplicationBuilder builder)
+    {
+        try
+        {
+            builder.Build().Run();
+            return 0;
+        }
+        catch (OptionsValidationException ex)
+        {
+            Console.Error.WriteLine($"Cannot start: {string.Join(" ", ex.Failures)}");
+        }
+        catch (IOException ex)
+        {
+            // A listener's port taken or not permitted (Kestrel's or the MQTT over TCP one).
+            Console.Error.WriteLine($"Cannot start: {ex.Message}");
+        }
+
+        return 1;
+    }
+}
