@@ -95,8 +95,10 @@ public sealed class SeparateProcessesTests
     {
         await using var broker = ExternalProcess.Start("dotnet", [Path.Combine(BrokerProcess.RepositoryRoot, "Silo", "bin", Configuration, "net10.0", "OrleansMqtt.Silo.dll")],
             new Dictionary<string, string> { ["Mqtt__Tcp__Address"] = "not-an-address", ["Mqtt__Tcp__Port"] = "0" });
-        Assert.NotEqual(0, await broker.WaitForExitAsync(Patience));
+        Assert.Equal(1, await broker.WaitForExitAsync(Patience));
+        Assert.Contains("Cannot start:", broker.Output);
         Assert.Contains("Mqtt:Tcp:Address 'not-an-address' is not an IP address", broker.Output);
+        Assert.DoesNotContain("Unhandled exception", broker.Output);
     }
 
     private static string Configuration => AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
