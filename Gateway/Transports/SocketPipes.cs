@@ -82,6 +82,18 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     private bool HasData => _head is not null && (_head != _tail || _headIndex < _tail!.End);
 
+    /// <summary>Whether the reader holds a buffer (an idle connection's reader holds none).</summary>
+    internal bool HoldsBuffer
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _head is not null;
+            }
+        }
+    }
+
     private ReadOnlySequence<byte> Buffer => _head is null ? default : new ReadOnlySequence<byte>(_head, _headIndex, _tail!, _tail!.End);
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
