@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
 namespace OrleansMqtt.Gateway;
@@ -435,19 +437,14 @@ internal sealed class SocketPipeWriter(Socket socket) : PipeWriter
         }
 
         // Most flushes are one buffer that the socket takes at once: no state machine then.
-        if (_head == _tail)
+        var first = SocketSender.SendAsync(socket, _head.Memory);
+        if (first.IsCompletedSuccessfully && _head.Next is null)
         {
-            var sent = SocketSender.SendAsync(socket, _head.Memory);
-            if (sent.IsCompletedSuccessfully)
-            {
-                ReleaseAll();
-                return default;
-            }
-
-            return AwaitSendAsync(sent, _head);
+            ReleaseAll();
+            return default;
         }
 
-        return SendAllAsync(_head);
+        return SendRestAsync(first);
     }
 
     public override void Complete(Exception? exception = null)
@@ -492,35 +489,24 @@ internal sealed class SocketPipeWriter(Socket socket) : PipeWriter
         return _tail;
     }
 
+    /// <summary>
+    /// Waits for the first buffer's send, then sends the others. Nothing is written meanwhile (one writer, which
+    /// waits for its flush), so every buffer goes back afterwards.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FlushResult> AwaitSendAsync(ValueTask sending, PooledSegment sent)
+    private async ValueTask<FlushResult> SendRestAsync(ValueTask first)
     {
         try
         {
-            await sending;
-        }
-        finally
-        {
-            ReleaseThrough(sent);
-        }
-
-        return default;
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FlushResult> SendAllAsync(PooledSegment head)
-    {
-        var last = _tail!;
-        try
-        {
-            for (PooledSegment? segment = head; segment is not null; segment = segment == last ? null : (PooledSegment?)segment.Next)
+            await first;
+            for (var segment = (PooledSegment?)_head!.Next; segment is not null; segment = (PooledSegment?)segment.Next)
             {
                 await SocketSender.SendAsync(socket, segment.Memory);
             }
         }
         finally
         {
-            ReleaseThrough(last);
+            ReleaseAll();
         }
 
         return default;
@@ -536,26 +522,83 @@ internal sealed class SocketPipeWriter(Socket socket) : PipeWriter
         _head = _tail = null;
         _unflushed = 0;
     }
+}
 
-    /// <summary>Gives back the buffers up to <paramref name="last"/>; whatever was written after it stays.</summary>
-    private void ReleaseThrough(PooledSegment last)
+/// <summary>A send in progress. Pooled: a connection holds one only while a write is on its way.</summary>
+internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource
+{
+    private static readonly ConcurrentQueue<SocketSender> Pool = new();
+    private static readonly int MaxPooled = Environment.ProcessorCount * 64;
+    private static int _pooled;
+
+    private ManualResetValueTaskSourceCore<bool> _completion = new() { RunContinuationsAsynchronously = false };
+
+    private SocketSender()
+        : base(unsafeSuppressExecutionContextFlow: true)
     {
-        var next = (PooledSegment?)last.Next;
-        for (var segment = _head; segment is not null && segment != next; segment = (PooledSegment?)segment.Next)
+    }
+
+    public static ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> buffer)
+    {
+        if (buffer.IsEmpty)
         {
-            segment.Release();
+            return ValueTask.CompletedTask;
         }
 
-        _head = next;
-        if (next is null)
+        var sender = Rent();
+        sender._completion.Reset();
+        sender.SetBuffer(MemoryMarshal.AsMemory(buffer));
+        if (socket.SendAsync(sender))
         {
-            _tail = null;
+            return new ValueTask(sender, sender._completion.Version);
         }
 
-        _unflushed = 0;
-        for (var segment = next; segment is not null; segment = (PooledSegment?)segment.Next)
+        // Done at once, as most sends are: the sender goes back before anyone waits on it.
+        var error = sender.SocketError;
+        sender.Return();
+        return error == SocketError.Success ? ValueTask.CompletedTask : ValueTask.FromException(new SocketException((int)error));
+    }
+
+    protected override void OnCompleted(SocketAsyncEventArgs e) => _completion.SetResult(true);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _completion.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        _completion.GetResult(token);
+        var error = SocketError;
+        Return();
+        if (error != SocketError.Success)
         {
-            _unflushed += segment.End;
+            throw new SocketException((int)error);
+        }
+    }
+
+    private static SocketSender Rent()
+    {
+        if (Pool.TryDequeue(out var sender))
+        {
+            Interlocked.Decrement(ref _pooled);
+            return sender;
+        }
+
+        return new SocketSender();
+    }
+
+    private void Return()
+    {
+        SetBuffer(Memory<byte>.Empty);
+        if (Interlocked.Increment(ref _pooled) <= MaxPooled)
+        {
+            Pool.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
+            Dispose();
         }
     }
 }

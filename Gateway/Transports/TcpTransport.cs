@@ -1,10 +1,7 @@
 using System.Collections;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Threading.Tasks.Sources;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -375,84 +372,5 @@ public sealed class SocketConnection : ConnectionContext, IDuplexPipe, IThreadPo
             (connection._features ?? Enumerable.Empty<KeyValuePair<Type, object>>()).GetEnumerator();
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-}
-
-/// <summary>A send in progress. Pooled: a connection holds one only while a write is on its way.</summary>
-internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource
-{
-    private static readonly ConcurrentQueue<SocketSender> Pool = new();
-    private static readonly int MaxPooled = Environment.ProcessorCount * 64;
-    private static int _pooled;
-
-    private ManualResetValueTaskSourceCore<bool> _completion = new() { RunContinuationsAsynchronously = false };
-
-    private SocketSender()
-        : base(unsafeSuppressExecutionContextFlow: true)
-    {
-    }
-
-    public static ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> buffer)
-    {
-        if (buffer.IsEmpty)
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        var sender = Rent();
-        sender._completion.Reset();
-        sender.SetBuffer(MemoryMarshal.AsMemory(buffer));
-        if (socket.SendAsync(sender))
-        {
-            return new ValueTask(sender, sender._completion.Version);
-        }
-
-        // Done at once, as most sends are: the sender goes back before anyone waits on it.
-        var error = sender.SocketError;
-        sender.Return();
-        return error == SocketError.Success ? ValueTask.CompletedTask : ValueTask.FromException(new SocketException((int)error));
-    }
-
-    protected override void OnCompleted(SocketAsyncEventArgs e) => _completion.SetResult(true);
-
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _completion.GetStatus(token);
-
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _completion.OnCompleted(continuation, state, token, flags);
-
-    void IValueTaskSource.GetResult(short token)
-    {
-        _completion.GetResult(token);
-        var error = SocketError;
-        Return();
-        if (error != SocketError.Success)
-        {
-            throw new SocketException((int)error);
-        }
-    }
-
-    private static SocketSender Rent()
-    {
-        if (Pool.TryDequeue(out var sender))
-        {
-            Interlocked.Decrement(ref _pooled);
-            return sender;
-        }
-
-        return new SocketSender();
-    }
-
-    private void Return()
-    {
-        SetBuffer(Memory<byte>.Empty);
-        if (Interlocked.Increment(ref _pooled) <= MaxPooled)
-        {
-            Pool.Enqueue(this);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _pooled);
-            Dispose();
-        }
     }
 }
