@@ -83,9 +83,7 @@ public sealed class BenchOptions
 
     public int Int(string name, int fallback) => ParseInt(name, String(name, fallback.ToString(CultureInfo.InvariantCulture)));
 
-    public double Double(string name, double fallback) => double.TryParse(String(name, fallback.ToString(CultureInfo.InvariantCulture)), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-        ? value
-        : throw new BenchSettingException($"--{name} {_values[name]}: not a number");
+    public double Double(string name, double fallback) => ParseDouble(name, String(name, fallback.ToString(CultureInfo.InvariantCulture)));
 
     public bool Bool(string name, bool fallback) => String(name, fallback ? "true" : "false") switch
     {
@@ -96,6 +94,9 @@ public sealed class BenchOptions
 
     private static int ParseInt(string name, string text) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new BenchSettingException($"--{name} {text}: not a whole number");
+
+    private static double ParseDouble(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : throw new BenchSettingException($"--{name} {text}: not a number");
 
     public QualityOfService Qos(string name = "qos", int fallback = 0) => Int(name, fallback) switch
     {

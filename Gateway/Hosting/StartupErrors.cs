@@ -11,21 +11,26 @@ public static class StartupErrors
 {
     public static int Run(WebApplicationBuilder builder)
     {
+        WebApplication app;
         try
         {
-            builder.Build().Run();
-            return 0;
+            app = builder.Build();
+            app.Start();
         }
         catch (OptionsValidationException ex)
         {
             Console.Error.WriteLine($"Cannot start: {string.Join(" ", ex.Failures)}");
+            return 1;
         }
         catch (IOException ex)
         {
             // A listener's port taken or not permitted (Kestrel's or the MQTT over TCP one).
             Console.Error.WriteLine($"Cannot start: {ex.Message}");
+            return 1;
         }
 
-        return 1;
+        // Failures after the start are not a bad setting: they surface as they are.
+        app.WaitForShutdown();
+        return 0;
     }
 }
