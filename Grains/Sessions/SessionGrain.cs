@@ -103,7 +103,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
         else if (_stored.RecordExists)
         {
-            await Task.WhenAll(_stored.ClearStateAsync(), attached);
+            await Task.WhenAll(ClearStoredStateAsync(), attached);
         }
         else
         {
@@ -259,12 +259,22 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             _logger.LogInformation("Session {ClientId} ended having dropped {Dropped} messages", ClientId, State.DroppedMessages);
         }
 
-        var connection = State.Connection;
-        _stored.State = new SessionState { Connection = connection };
+        _stored.State = new SessionState { Connection = State.Connection };
         if (_stored.RecordExists)
         {
-            await _stored.ClearStateAsync();
+            await ClearStoredStateAsync();
         }
+    }
+
+    /// <summary>
+    /// Deletes the stored record and keeps the state in memory as it is (the storage providers replace it with a new,
+    /// empty state when they clear).
+    /// </summary>
+    private async Task ClearStoredStateAsync()
+    {
+        var state = _stored.State;
+        await _stored.ClearStateAsync();
+        _stored.State = state;
     }
 
     /// <summary>

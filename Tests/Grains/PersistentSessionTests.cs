@@ -64,4 +64,23 @@ public sealed class PersistentSessionTests(ClusterFixture cluster)
         var resent = Assert.Single(back.Result.Pending);
         Assert.Equal(("not acknowledged", true, unacknowledged.PacketId, back.ConnectionId), (resent.Text(), resent.Dup, resent.PacketId, resent.ConnectionId));
     }
+
+    [Fact]
+    public async Task A_stored_session_continued_without_expiry_keeps_serving_its_connection()
+    {
+        var clientId = Names.Unique("dev-");
+        var topic = Names.Unique("continued/");
+        var first = await ConnectPersistentAsync(clientId);
+        await first.SubscribeAsync(topic, qos: 1);
+        await first.DisconnectAsync(DisconnectKind.Normal);
+
+        // v5: the session continues (clean start 0), but is now to end with the connection: its stored record goes.
+        var back = await TestConnection.ConnectAsync(cluster, clientId, protocolVersion: 5, cleanStart: false, sessionExpiryInterval: 0);
+
+        Assert.True(back.Result.SessionPresent);
+        var info = await back.Session.GetInfo();
+        Assert.Equal((true, true, 0u), (info.Exists, info.Connected, info.SessionExpiryInterval));
+        Assert.Equal(1, await cluster.PublishAsync(topic, "still subscribed"));
+        Assert.Equal("still subscribed", (await back.ReceiveAsync("the message on the continued session")).Text());
+    }
 }
