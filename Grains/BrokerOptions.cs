@@ -20,6 +20,15 @@ public sealed class SessionOptions
     /// <summary>Unacknowledged QoS 1/2 messages out to one client at most (the client's Receive Maximum can lower it).</summary>
     [Range(1, 65535)]
     public int MaxInflightMessages { get; set; } = 100;
+
+    /// <summary>
+    /// How long a connected session may be quiet (no call to it) before it is parked: its state goes to grain storage
+    /// and its activation is collected, while its client stays connected; the next delivery, acknowledgement,
+    /// subscription, take-over or end of the connection brings it back. Zero keeps every connected session in memory.
+    /// </summary>
+    public TimeSpan ParkAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    internal bool ParkAfterIsValid => ParkAfter == TimeSpan.Zero || ParkAfter >= TimeSpan.FromSeconds(1);
 }
 
 public enum QueueOverflowPolicy

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 
 namespace OrleansMqtt.Grains;
 
@@ -8,7 +9,24 @@ public static class BrokerServices
     /// <summary>What the grains need in a silo: their validated settings and the per-silo delivery batcher.</summary>
     public static IServiceCollection AddMqttGrains(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.ParkAfterIsValid, "Mqtt:Sessions:ParkAfter must be 0 (never park) or at least 00:00:01.").ValidateOnStart();
+
+        // Quiet sessions are parked by Orleans' idle collection, at their own age; the collector looks often enough
+        // to park them within half that age again.
+        var parkAfter = (configuration.GetSection(SessionOptions.Section).Get<SessionOptions>() ?? new SessionOptions()).ParkAfter;
+        if (parkAfter >= TimeSpan.FromSeconds(1))
+        {
+            services.Configure<GrainCollectionOptions>(o =>
+            {
+                o.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!] = parkAfter;
+                if (o.CollectionQuantum > parkAfter / 2)
+                {
+                    o.CollectionQuantum = parkAfter / 2;
+                }
+            });
+        }
+
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<GatewayDeliveryBatcher>();
         return services;

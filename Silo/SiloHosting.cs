@@ -38,7 +38,7 @@ public static class SiloHosting
         // Membership timing (probe timeouts, votes) can be tuned under Orleans:Membership; fault tests shorten it.
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
 
-        // Stored state uses the Orleans binary serializer: compact, and it carries every [GenerateSerializer] type
+        // Stored state uses the Orleans binary serializer (in memory too): compact, and it carries every [GenerateSerializer] type
         // (payloads as bytes, observer references) that JSON would not.
         switch (cluster.Persistence)
         {
@@ -63,7 +63,8 @@ public static class SiloHosting
                 }));
                 break;
             default:
-                silo.AddMemoryGrainStorage(StorageNames.Mqtt);
+                silo.AddMemoryGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
+                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>()));
                 break;
         }
 

@@ -14,6 +14,8 @@ public static class SiloMetrics
     private static readonly ConcurrentDictionary<SessionDirectoryGrain, byte> Directories = new(ReferenceEqualityComparer.Instance);
     private static readonly KeyValuePair<string, object?> Online = new("state", "online");
     private static readonly KeyValuePair<string, object?> Offline = new("state", "offline");
+    private static long _parked;
+    private static long _resumed;
 
     static SiloMetrics()
     {
@@ -22,6 +24,8 @@ public static class SiloMetrics
         meter.CreateObservableUpDownCounter("mqtt.subscriptions", () => Directories.Keys.Sum(d => d.Counts.Subscriptions), "{subscription}", "Subscriptions of the sessions in the directory partitions on this silo");
         meter.CreateObservableUpDownCounter("mqtt.messages.queued", () => SumSessions(static s => s.Held.Queued), "{message}", "Messages queued by the session activations on this silo (offline or beyond the in-flight window)");
         meter.CreateObservableUpDownCounter("mqtt.messages.inflight", () => SumSessions(static s => s.Held.InFlight), "{message}", "QoS 1/2 messages sent and not yet acknowledged, in the session activations on this silo");
+        meter.CreateObservableCounter("mqtt.sessions.parked", () => Volatile.Read(ref _parked), "{session}", "Quiet connected sessions whose state this silo moved to storage, freeing their activation (Mqtt:Sessions:ParkAfter)");
+        meter.CreateObservableCounter("mqtt.sessions.resumed", () => Volatile.Read(ref _resumed), "{session}", "Parked sessions this silo activated again from storage");
     }
 
     /// <summary>Creates the instruments; call once at silo start.</summary>
@@ -30,6 +34,14 @@ public static class SiloMetrics
     internal static void SessionActivated(SessionGrain session) => Sessions.TryAdd(session, 0);
 
     internal static void SessionDeactivated(SessionGrain session) => Sessions.TryRemove(session, out _);
+
+    internal static void SessionParked() => Interlocked.Increment(ref _parked);
+
+    internal static void SessionResumed() => Interlocked.Increment(ref _resumed);
+
+    public static long Parked => Volatile.Read(ref _parked);
+
+    public static long Resumed => Volatile.Read(ref _resumed);
 
     internal static void DirectoryActivated(SessionDirectoryGrain directory) => Directories.TryAdd(directory, 0);
 

@@ -54,10 +54,13 @@ public sealed partial class SessionGrain
         SessionDirectory.For(GrainFactory, ClientId).Update(new SessionEntry(
             ClientId, State.Exists, State.Connection is not null, State.Connection?.GatewayId, IsPersistent, State.SubscriptionCount, DateTime.UtcNow)).Ignore();
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         SiloMetrics.SessionDeactivated(this);
-        return Task.CompletedTask;
+        if (reason.ReasonCode is DeactivationReasonCode.ActivationIdle or DeactivationReasonCode.HighMemoryPressure && State.Connection is { } connection)
+        {
+            await ParkAsync(connection);
+        }
     }
 
     // The state as the grain last used it: Orleans allows reading grain state only inside the grain's own context,

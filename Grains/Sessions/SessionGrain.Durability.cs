@@ -19,6 +19,12 @@ public sealed partial class SessionGrain
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (State.Parked)
+        {
+            await ResumeAsync();
+            return;
+        }
+
         if (State.Connection is not { } connection)
         {
             return;

@@ -88,8 +88,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         State.Connection = request.Connection;
         _receiveMaximum = Math.Min(request.ReceiveMaximum == 0 ? ushort.MaxValue : request.ReceiveMaximum, _options.MaxInflightMessages);
 
-        // A connected session must not be collected while its client is quiet: its state may live only here.
-        DelayDeactivation(TimeSpan.MaxValue);
+        // A quiet connected session is parked when Orleans collects it (its state goes to storage, see
+        // SessionGrain.Parking); with parking off it stays in memory for as long as its client is connected.
+        if (_options.ParkAfter == TimeSpan.Zero)
+        {
+            DelayDeactivation(TimeSpan.MaxValue);
+        }
 
         var pending = new List<Delivery>();
         ResendInFlight(request.Connection, pending);

@@ -42,6 +42,22 @@ public sealed class SessionState
     [Id(12)] public bool RemindersPending { get; set; }
 
     /// <summary>
+    /// Written only when a quiet session's activation is collected while its client stays connected: this state is
+    /// then exact and the connection open, so the next activation carries on with it. Cleared in memory by that
+    /// activation, and in storage by its next write.
+    /// </summary>
+    [Id(13)] public bool Parked { get; set; }
+
+    /// <summary>While parked: the in-flight window agreed at CONNECT.</summary>
+    [Id(14)] public int ReceiveMaximum { get; set; }
+
+    /// <summary>While parked: the connection taken over whose will waits for its gateway to say how it ended.</summary>
+    [Id(15)] public long TakenOverConnectionId { get; set; }
+
+    /// <summary>While parked: that connection's will.</summary>
+    [Id(16)] public WillSpec? TakenOverWill { get; set; }
+
+    /// <summary>
     /// Inbound QoS 2 packet ids being published, with the message id they are published under: stored before the
     /// message is routed, so a resend after a crash is published again under the same id, which subscribers recognise.
     /// </summary>

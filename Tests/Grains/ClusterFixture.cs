@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
+using Orleans.Storage;
 using Orleans.TestingHost;
 using OrleansMqtt.Grains;
 
@@ -64,7 +66,10 @@ public sealed class MqttSiloConfigurator : ISiloConfigurator
 {
     public void Configure(ISiloBuilder siloBuilder)
     {
-        siloBuilder.AddMemoryGrainStorage(StorageNames.Mqtt);
+        // As the broker's silo stores state: with the Orleans binary serializer.
+        siloBuilder.AddMemoryGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
+            o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>()));
+        siloBuilder.Services.AddSingleton<OrleansGrainStorageSerializer>();
         siloBuilder.UseInMemoryReminderService();
         siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         siloBuilder.Services.AddMqttGrains(new ConfigurationBuilder().Build());

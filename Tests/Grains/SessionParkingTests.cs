@@ -1,0 +1,141 @@
+using OrleansMqtt.Grains;
+using OrleansMqtt.Protocol;
+
+namespace OrleansMqtt.Tests.GrainsCluster;
+
+/// <summary>
+/// A quiet connected session is parked when Orleans collects its activation: its state goes to storage, the client
+/// stays connected, and whatever calls the session next finds it as it was.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class SessionParkingTests(ClusterFixture cluster)
+{
+    private static readonly byte PubAck = (byte)PacketType.PubAck;
+
+    [Theory]
+    [InlineData(4, 0u)]
+    [InlineData(5, 3600u)]
+    public async Task A_parked_session_still_delivers_to_its_connection_and_ends_with_it(byte protocolVersion, uint sessionExpiry)
+    {
+        var topic = Names.Unique("parked/");
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion, cleanStart: true, sessionExpiry);
+        await device.SubscribeAsync(topic, qos: 1);
+
+        await ParkAsync(device.ClientId);
+
+        Assert.Equal(1, await cluster.PublishAsync(topic, "while parked"));
+        var delivery = await device.ReceiveAsync("the message to the parked session's connection");
+        Assert.Equal(("while parked", (byte)1), (delivery.Text(), delivery.Qos));
+        var info = await device.Session.GetInfo();
+        Assert.Equal((true, true, device.Gateway.GatewayId, 1), (info.Exists, info.Connected, info.GatewayId, info.InFlight));
+
+        await device.Session.Acknowledge(device.ConnectionId, [new ClientAck(PubAck, delivery.PacketId)]);
+        Assert.Equal(0, (await device.Session.GetInfo()).InFlight);
+
+        await device.DisconnectAsync(DisconnectKind.Normal);
+        info = await device.Session.GetInfo();
+        Assert.Equal((sessionExpiry > 0, false), (info.Exists, info.Connected));
+    }
+
+    [Fact]
+    public async Task A_message_in_flight_when_the_session_parked_is_acknowledged_afterwards_and_the_window_holds()
+    {
+        var topic = Names.Unique("parked/");
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion: 5, cleanStart: true, sessionExpiryInterval: 0, receiveMaximum: 1);
+        await device.SubscribeAsync(topic, qos: 1);
+        await cluster.PublishAsync(topic, "first");
+        var first = await device.ReceiveAsync("the first message");
+
+        await ParkAsync(device.ClientId);
+
+        // The window of one agreed at CONNECT still holds: the second message waits for the first's PUBACK.
+        await cluster.PublishAsync(topic, "second");
+        var info = await device.Session.GetInfo();
+        Assert.Equal((1, 1), (info.InFlight, info.Queued));
+
+        await device.Session.Acknowledge(device.ConnectionId, [new ClientAck(PubAck, first.PacketId)]);
+        var second = await device.ReceiveAsync("the second message once the first was acknowledged");
+        Assert.Equal("second", second.Text());
+        Assert.NotEqual(first.PacketId, second.PacketId);
+    }
+
+    [Fact]
+    public async Task A_parked_session_is_taken_over_like_any_other()
+    {
+        var clientId = Names.Unique("dev-");
+        var topic = Names.Unique("parked/");
+        var first = await TestConnection.ConnectAsync(cluster, clientId, cleanStart: false, sessionExpiryInterval: SessionExpiry.Never);
+        await first.SubscribeAsync(topic);
+
+        await ParkAsync(clientId);
+        var second = await TestConnection.ConnectAsync(cluster, clientId, cleanStart: false, sessionExpiryInterval: SessionExpiry.Never);
+
+        Assert.Equal((first.ConnectionId, (byte)0x8E), await first.Gateway.ReceiveCloseAsync("the parked session's connection to be closed on take-over"));
+        Assert.True(second.Result.SessionPresent);
+        Assert.Equal(1, await cluster.PublishAsync(topic, "to the new connection"));
+        Assert.Equal("to the new connection", (await second.ReceiveAsync("the message on the new connection")).Text());
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task The_will_of_a_parked_session_is_published_when_its_connection_ends_abnormally(byte protocolVersion)
+    {
+        var willTopic = Names.Unique("will/");
+        var watcher = await TestConnection.ConnectAsync(cluster, Names.Unique("watch-"));
+        await watcher.SubscribeAsync(willTopic);
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion, will: new WillSpec(Messages.Create(willTopic, "gone"), 0));
+
+        await ParkAsync(device.ClientId, watcher.ClientId);
+        await device.DisconnectAsync(DisconnectKind.Abnormal);
+
+        Assert.Equal("gone", (await watcher.ReceiveAsync("the will of the parked session")).Text());
+        Assert.False((await device.Session.GetInfo()).Exists);
+    }
+
+    [Fact]
+    public async Task A_taken_over_connections_will_still_waits_for_its_end_across_parking()
+    {
+        var clientId = Names.Unique("dev-");
+        var willTopic = Names.Unique("will/");
+        var watcher = await TestConnection.ConnectAsync(cluster, Names.Unique("watch-"));
+        await watcher.SubscribeAsync(willTopic);
+        var first = await TestConnection.ConnectAsync(cluster, clientId, protocolVersion: 5, will: new WillSpec(Messages.Create(willTopic, "first gone"), 0));
+        await TestConnection.ConnectAsync(cluster, clientId, protocolVersion: 5);
+        await first.Gateway.ReceiveCloseAsync("the first connection to be closed on take-over");
+
+        // The old gateway reports the end only after the session parked.
+        await ParkAsync(clientId, watcher.ClientId);
+        await first.DisconnectAsync(DisconnectKind.Abnormal);
+
+        Assert.Equal("first gone", (await watcher.ReceiveAsync("the taken-over connection's will")).Text());
+    }
+
+    [Fact]
+    public async Task A_session_is_not_parked_when_its_client_has_gone()
+    {
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion: 5, cleanStart: true, sessionExpiryInterval: 3600);
+        await device.DisconnectAsync(DisconnectKind.Normal);
+
+        await ParkAsync(device.ClientId);
+
+        // Brought back from storage it is an offline session as before, not a connected one.
+        var info = await device.Session.GetInfo();
+        Assert.Equal((true, false), (info.Exists, info.Connected));
+    }
+
+    /// <summary>
+    /// Collects every idle activation in the cluster, as Orleans does for those idle longer than their age, and checks
+    /// that the sessions of <paramref name="clientIds"/> have none left.
+    /// </summary>
+    private async Task ParkAsync(params string[] clientIds)
+    {
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        var active = (await management.GetDetailedGrainStatistics()).Select(s => s.GrainId).ToHashSet();
+        foreach (var clientId in clientIds)
+        {
+            Assert.DoesNotContain(cluster.Session(clientId).GetGrainId(), active);
+        }
+    }
+}
