@@ -1,6 +1,10 @@
 namespace OrleansMqtt.Grains;
 
-/// <summary>One partition of the session directory (see <see cref="ISessionDirectoryGrain"/>); in memory only.</summary>
+/// <summary>
+/// One partition of the session directory (see <see cref="ISessionDirectoryGrain"/>); in memory only, so it is kept
+/// from idle collection: sessions report changes only, and a quiet hour must not empty it.
+/// </summary>
+[KeepAlive]
 public sealed class SessionDirectoryGrain : Grain, ISessionDirectoryGrain
 {
     private readonly Dictionary<string, SessionEntry> _entries = new(StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using OrleansMqtt.Grains;
 using OrleansMqtt.Protocol;
+using OrleansMqtt.Tests.Infrastructure;
 
 namespace OrleansMqtt.Tests.GrainsCluster;
 
@@ -122,6 +123,20 @@ public sealed class SessionParkingTests(ClusterFixture cluster)
         // Brought back from storage it is an offline session as before, not a connected one.
         var info = await device.Session.GetInfo();
         Assert.Equal((true, false), (info.Exists, info.Connected));
+    }
+
+    [Fact]
+    public async Task The_session_directory_still_lists_a_parked_session_as_connected()
+    {
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"));
+        var directory = cluster.Client.GetGrain<ISessionDirectoryGrain>(SessionDirectory.PartitionOf(device.ClientId));
+        await ObservedBroker.WaitForAsync(() => directory.Search(device.ClientId, connected: true, null, 1), e => e.Length == 1, "the directory to list the session");
+
+        // Idle collection takes the directory's partitions too unless they are kept: they live in memory only.
+        await ParkAsync(device.ClientId);
+
+        var entry = Assert.Single(await directory.Search(device.ClientId, connected: true, null, 1));
+        Assert.Equal((device.ClientId, device.Gateway.GatewayId), (entry.ClientId, entry.GatewayId));
     }
 
     /// <summary>
