@@ -25,6 +25,7 @@ public static class GatewayHosting
         services.AddSingleton<OrleansMqtt.Grains.ILocalGateway>(sp => sp.GetRequiredService<GatewayEndpoint>());
         services.AddSingleton<MqttTcpListener>();
         services.AddHostedService<ConnectionSweeper>();
+        services.AddHostedService<MemoryTrim>();
         services.AddHostedService<GatewayLifetime>();
         var lease = builder.Configuration.GetLeaseOptions();
         services.AddSingleton(Options.Create(lease));

@@ -69,6 +69,9 @@ public sealed class GatewayOptions : IValidatableObject
     /// </summary>
     public TimeSpan PublishRetryTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Giving memory back to the system when the broker goes quiet (see <see cref="MemoryTrim"/>).</summary>
+    public MemoryOptions Memory { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Tcp.Enabled && !IPAddress.TryParse(Tcp.Address, out _))
@@ -104,6 +107,11 @@ public sealed class GatewayOptions : IValidatableObject
         if (PublishRetryTimeout < TimeSpan.Zero)
         {
             yield return new ValidationResult("Mqtt:PublishRetryTimeout must not be negative.", [nameof(PublishRetryTimeout)]);
+        }
+
+        if (Memory.TrimAfterQuiet < TimeSpan.Zero || (Memory.TrimAfterQuiet > TimeSpan.Zero && Memory.TrimAfterQuiet < TimeSpan.FromSeconds(1)))
+        {
+            yield return new ValidationResult("Mqtt:Memory:TrimAfterQuiet must be 0 (never) or at least 00:00:01.", [nameof(Memory)]);
         }
     }
 }
@@ -142,4 +150,13 @@ public sealed class HttpListenerOptions
 
     /// <summary>Serve HTTPS (and so wss) with the certificate of <c>Mqtt:Tls</c>.</summary>
     public bool Tls { get; set; }
+}
+
+public sealed class MemoryOptions
+{
+    /// <summary>
+    /// After the process has been quiet this long (allocating less than 256 KB per second) following a busy spell,
+    /// one full, compacting collection gives the memory that spell left behind back to the system; 0 never does.
+    /// </summary>
+    public TimeSpan TrimAfterQuiet { get; set; } = TimeSpan.FromSeconds(30);
 }
