@@ -13,16 +13,16 @@ public static class BrokerServices
             .Validate(o => o.ParkAfterIsValid, "Mqtt:Sessions:ParkAfter must be 0 (never park) or at least 00:00:01.").ValidateOnStart();
 
         // Quiet sessions are parked by Orleans' idle collection, at their own age; the collector looks often enough
-        // to park them within half that age again.
+        // to park them within a quarter of that age after it.
         var parkAfter = (configuration.GetSection(SessionOptions.Section).Get<SessionOptions>() ?? new SessionOptions()).ParkAfter;
         if (parkAfter >= TimeSpan.FromSeconds(1))
         {
             services.Configure<GrainCollectionOptions>(o =>
             {
                 o.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!] = parkAfter;
-                if (o.CollectionQuantum > parkAfter / 2)
+                if (o.CollectionQuantum > parkAfter / 4)
                 {
-                    o.CollectionQuantum = parkAfter / 2;
+                    o.CollectionQuantum = parkAfter / 4;
                 }
             });
         }
