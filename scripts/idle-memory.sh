@@ -7,6 +7,7 @@
 #
 #   scripts/idle-memory.sh                          # embedded broker, 10,000 connections
 #   IDLE_GCDUMP=1 scripts/idle-memory.sh embedded 10000
+#   IDLE_GCDUMP=1 IDLE_WAIT=60 scripts/idle-memory.sh embedded 10000 Mqtt__Sessions__ParkAfter=00:00:10   # dumps once parked
 #   scripts/idle-memory.sh silo+gateway 10000
 #   scripts/idle-memory.sh embedded 10000 DOTNET_gcServer=0     # extra environment for the broker's processes
 #
@@ -19,6 +20,9 @@ connections=${2:-10000}
 shift $(( $# >= 2 ? 2 : $# ))
 extra_env=("$@")
 gcdump=${IDLE_GCDUMP:-0}
+# Seconds the connections stay open, idle, after they are all open and before the heap dumps (sessions park after
+# Mqtt:Sessions:ParkAfter, and memory is given back after Mqtt:Memory:TrimAfterQuiet).
+wait_after=${IDLE_WAIT:-0}
 out="$root/artifacts/idle"
 mkdir -p "$out"
 bench_dll="$root/Bench/bin/Release/net10.0/OrleansMqtt.Bench.dll"
@@ -75,7 +79,7 @@ if [ "$gcdump" = 1 ]; then
   for pid in "${dump_pids[@]}"; do
     dump_heap "$pid" before
   done
-  hold=90
+  hold=$(( 90 + wait_after ))
 fi
 
 dotnet "$bench_dll" idle --port "$port" --connections "$connections" --sources $(( (connections + 19999) / 20000 )) \
@@ -86,6 +90,7 @@ if [ "$gcdump" = 1 ]; then
     kill -0 "$bench_pid" 2>/dev/null || break
     sleep 0.5
   done
+  sleep "$wait_after"
   for pid in "${dump_pids[@]}"; do
     dump_heap "$pid" after
   done
