@@ -44,7 +44,13 @@ public sealed class SysTopicsTests
             && values.GetValueOrDefault("$SYS/broker/messages/received") == "5"
             && values.GetValueOrDefault("$SYS/broker/publish/messages/received") == "5"
             && values.GetValueOrDefault("$SYS/broker/cluster/gateways") == "1"
-            && values.GetValueOrDefault("$SYS/broker/retained messages/count") == (values.Keys.Count(k => k.StartsWith("$SYS/", StringComparison.Ordinal)) + 1).ToString();
+            && values.GetValueOrDefault("$SYS/broker/retained messages/count") == (values.Keys.Count(k => k.StartsWith("$SYS/", StringComparison.Ordinal)) + 1).ToString()
+            // One interval's topics arrive one after the other: the counters below may still show the interval before.
+            && Number("$SYS/broker/clients/maximum") >= 3
+            && Number("$SYS/broker/bytes/received") > 5 * "sys/telemetry".Length
+            && Number("$SYS/broker/bytes/sent") > 0
+            && Number("$SYS/broker/messages/sent") > 0;
+        long Number(string topic) => long.TryParse(values.GetValueOrDefault(topic), out var n) ? n : -1;
         while (!Settled())
         {
             Assert.True(DateTime.UtcNow < deadline, "The $SYS topics never showed the traffic; last seen:\n" + string.Join('\n', values.Select(v => $"{v.Key} {v.Value}")));
@@ -52,10 +58,6 @@ public sealed class SysTopicsTests
             values[message.Topic] = message.Text();
         }
 
-        Assert.True(long.Parse(values["$SYS/broker/clients/maximum"]) >= 3);
-        Assert.True(long.Parse(values["$SYS/broker/bytes/received"]) > 5 * "sys/telemetry".Length);
-        Assert.True(long.Parse(values["$SYS/broker/bytes/sent"]) > 0);
-        Assert.True(long.Parse(values["$SYS/broker/messages/sent"]) > 0);
         Assert.StartsWith("OrleansMqtt ", values["$SYS/broker/version"]);
         Assert.Matches("^[0-9]+ seconds$", values["$SYS/broker/uptime"]);
 
