@@ -63,8 +63,7 @@ public static class SiloHosting
                 }));
                 break;
             default:
-                silo.AddMemoryGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
-                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>()));
+                MemoryStateStorage.Add(silo.Services, StorageNames.Mqtt);
                 break;
         }
 

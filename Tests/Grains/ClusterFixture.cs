@@ -66,9 +66,8 @@ public sealed class MqttSiloConfigurator : ISiloConfigurator
 {
     public void Configure(ISiloBuilder siloBuilder)
     {
-        // As the broker's silo stores state: with the Orleans binary serializer.
-        siloBuilder.AddMemoryGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
-            o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>()));
+        // The broker's silo's own memory storage, as in the embedded broker.
+        MemoryStateStorage.Add(siloBuilder.Services, StorageNames.Mqtt);
         siloBuilder.Services.AddSingleton<OrleansGrainStorageSerializer>();
         siloBuilder.UseInMemoryReminderService();
         siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));

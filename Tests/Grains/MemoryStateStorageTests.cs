@@ -1,0 +1,48 @@
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Tests.GrainsCluster;
+
+/// <summary>The embedded broker's memory storage: records go when they are cleared, and a stale write is refused.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class MemoryStateStorageTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task A_session_that_ends_leaves_no_record_behind()
+    {
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion: 5, cleanStart: true, sessionExpiryInterval: 3600);
+        var stored = await RecordsAsync();
+
+        await device.Session.Delete();
+
+        // The session's record is gone, key and all (its gateway's lease record stays).
+        Assert.Equal(stored - 1, await RecordsAsync());
+    }
+
+    [Fact]
+    public async Task A_write_over_a_record_changed_meanwhile_is_refused_and_a_missing_record_is_no_conflict()
+    {
+        var partition = cluster.Client.GetGrain<IMemoryStateGrain>(0);
+        var grainId = GrainId.Create("test", Names.Unique("record-"));
+        var first = await partition.Write("state", grainId, [1], expectedETag: 0);
+        var second = await partition.Write("state", grainId, [2], expectedETag: first);
+
+        await Assert.ThrowsAsync<MemoryStateConflictException>(() => partition.Write("state", grainId, [3], expectedETag: first));
+        await Assert.ThrowsAsync<MemoryStateConflictException>(() => partition.Write("state", grainId, [3], expectedETag: 0));
+        var record = Assert.IsType<MemoryStateRecord>(await partition.Read("state", grainId));
+        Assert.Equal([2], record.Data);
+        Assert.Equal(second, record.ETag);
+
+        await partition.Delete("state", grainId, second);
+        Assert.Null(await partition.Read("state", grainId));
+
+        // As after the loss of the partition's silo: whatever the writer last saw, the record is written.
+        await partition.Write("state", grainId, [4], expectedETag: second);
+        Assert.Equal([4], (await partition.Read("state", grainId))!.Data);
+    }
+
+    private async Task<int> RecordsAsync()
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, MemoryStateStorage.Partitions).Select(i => cluster.Client.GetGrain<IMemoryStateGrain>(i).Count()));
+        return counts.Sum();
+    }
+}
