@@ -25,6 +25,17 @@ public static class BrokerServices
                     o.CollectionQuantum = parkAfter / 4;
                 }
             });
+
+            // A silo caches where each grain it routed to lives, until the entry goes unused for this long; the
+            // entry of a session that parks is stale from then on. Half the park age drops it before the session
+            // parks (a grain that is called keeps its entry).
+            services.Configure<GrainDirectoryOptions>(o =>
+            {
+                if (o.MaximumCacheTTL > parkAfter / 2)
+                {
+                    o.MaximumCacheTTL = parkAfter / 2;
+                }
+            });
         }
 
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
