@@ -28,6 +28,10 @@ public static class IdleScenario
         var count = options.Int("connections", 10_000);
         var settle = options.Double("settle-seconds", 5);
 
+        // Then this much longer, idle, for a second reading: what the broker holds once it has settled (parked
+        // quiet sessions, given memory back).
+        var quiet = options.Double("quiet-seconds", 0);
+
         // Connections stay open this long after VmRSS is read, so that a heap dump can be taken of them.
         var hold = options.Double("hold-seconds", 0);
         var sources = options.Int("sources", Math.Max(1, (count + 19_999) / 20_000));
@@ -73,6 +77,14 @@ public static class IdleScenario
         await Task.Delay(TimeSpan.FromSeconds(settle));
         var after = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
         Log.Info($"idle: {opened.Connected} connected in {connectSeconds:F1} s, {opened.Failed} failed; broker VmRSS after {after.Sum() / 1024} KiB");
+        var settled = after;
+        if (quiet > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(quiet));
+            settled = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
+            Log.Info($"idle: broker VmRSS after {quiet} s more, idle: {settled.Sum() / 1024} KiB");
+        }
+
         if (hold > 0)
         {
             Log.Info($"idle: holding the connections for {hold} s");
@@ -101,7 +113,11 @@ public static class IdleScenario
             .Add("bytes_per_connection", opened.Connected == 0 ? double.NaN : (after.Sum() - before.Sum()) / (double)opened.Connected)
             .Add("bytes_per_connection_by_pid", ByPid(i => ((after[i] - before[i]) / per).ToString("F0", CultureInfo.InvariantCulture)))
             .Add("broker_rss_before_kib_by_pid", ByPid(i => (before[i] / 1024).ToString(CultureInfo.InvariantCulture)))
-            .Add("broker_rss_after_kib_by_pid", ByPid(i => (after[i] / 1024).ToString(CultureInfo.InvariantCulture)));
+            .Add("broker_rss_after_kib_by_pid", ByPid(i => (after[i] / 1024).ToString(CultureInfo.InvariantCulture)))
+            .Add("quiet_s", quiet)
+            .Add("broker_rss_quiet_kib", settled.Sum() / 1024)
+            .Add("bytes_per_connection_quiet", opened.Connected == 0 ? double.NaN : (settled.Sum() - before.Sum()) / (double)opened.Connected)
+            .Add("bytes_per_connection_quiet_by_pid", ByPid(i => ((settled[i] - before[i]) / per).ToString("F0", CultureInfo.InvariantCulture)));
     }
 
     /// <summary>
