@@ -11,7 +11,20 @@ public sealed class ConnectionRegistry
 
     public int Count => _connections.Count;
 
-    public ICollection<MqttConnection> All => _connections.Values;
+    /// <summary>
+    /// The connections, read as they are (not a snapshot: <c>Values</c> would copy them all into a new list, under
+    /// every lock, on each sweep of the keep-alive timer, once a second).
+    /// </summary>
+    public IEnumerable<MqttConnection> All
+    {
+        get
+        {
+            foreach (var (_, connection) in _connections)
+            {
+                yield return connection;
+            }
+        }
+    }
 
     public void Add(MqttConnection connection) => _connections[connection.Id] = connection;
 
