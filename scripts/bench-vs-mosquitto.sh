@@ -2,8 +2,8 @@
 # Runs the same benchmark scenarios (Bench/, OrleansMqtt.Bench) against Mosquitto, our embedded broker (one silo
 # with the gateway's listener) and one silo + one gateway as separate processes, all on 127.0.0.1 free ports, and
 # persistent sessions also against the embedded broker on Azure Table storage (Azurite). Prints a table with the
-# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 12 minutes after the build (2 of them the
-# scaled-out idle run).
+# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 20 minutes after the build, 16 of them the
+# idle runs (each waits 4 minutes for quiet sessions to park, BENCH_IDLE_QUIET).
 #
 # Idle connections are bounded by the open-files limit of one process (one descriptor per connection in the broker
 # and in the client). The single-process brokers get what that allows (the limit less 500); "silo+gateways" is our
@@ -20,6 +20,7 @@
 #   BENCH_PROFILE=0 scripts/bench-vs-mosquitto.sh     # no perf profile of silo + gateway
 #   BENCH_SUITE=0 BENCH_BROKERS=silo+gateway scripts/bench-vs-mosquitto.sh   # only the profile
 #   BENCH_BROKERS=silo+gateways scripts/bench-vs-mosquitto.sh                # only 100,000 idle, scaled out
+#   BENCH_IDLE_ONLY=1 BENCH_PROFILE=0 scripts/bench-vs-mosquitto.sh          # only the idle runs
 #
 # Results: artifacts/bench/results.jsonl (one JSON line per run), artifacts/bench/summary.md,
 # artifacts/bench/profile.txt, and each broker's log.
@@ -30,6 +31,7 @@ root=$PWD
 brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway embedded+azurite silo+gateways"}
 profile=${BENCH_PROFILE:-1}
 suite=${BENCH_SUITE:-1}
+idle_only=${BENCH_IDLE_ONLY:-0}
 out="$root/artifacts/bench"
 rm -rf "$out"
 mkdir -p "$out"
@@ -284,6 +286,9 @@ if [ "$suite" = 1 ]; then
   if [ "$scaleout" = 1 ]; then
     scaleout_idle
   fi
+fi
+
+if [ "$suite" = 1 ] && [ "$idle_only" != 1 ]; then
   # JIT warm-up: the first messages through a fresh .NET process cost several times the steady state.
   for broker in "${started[@]}"; do
     log "$broker: warm-up (not reported)"
