@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 namespace OrleansMqtt.Grains;
@@ -14,32 +15,30 @@ public static class BrokerServices
 
         // Quiet sessions are parked by Orleans' idle collection, at their own age; the collector looks often enough
         // to park them within a quarter of that age after it.
-        var parkAfter = (configuration.GetSection(SessionOptions.Section).Get<SessionOptions>() ?? new SessionOptions()).ParkAfter;
-        if (parkAfter >= TimeSpan.FromSeconds(1))
+        services.AddOptions<GrainCollectionOptions>().Configure<IOptions<SessionOptions>>((o, sessions) =>
         {
-            services.Configure<GrainCollectionOptions>(o =>
+            if (sessions.Value.ParkAfter is var parkAfter && parkAfter > TimeSpan.Zero)
             {
                 o.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!] = parkAfter;
-                if (o.CollectionQuantum > parkAfter / 4)
-                {
-                    o.CollectionQuantum = parkAfter / 4;
-                }
-            });
+                o.CollectionQuantum = Min(o.CollectionQuantum, parkAfter / 4);
+            }
+        });
 
-            // A silo caches where each grain it routed to lives, until the entry goes unused for this long; the
-            // entry of a session that parks is stale from then on. Half the park age drops it before the session
-            // parks (a grain that is called keeps its entry).
-            services.Configure<GrainDirectoryOptions>(o =>
+        // A silo caches where each grain it routed to lives, until the entry goes unused for this long; the entry of a
+        // session that parks is stale from then on. Half the park age drops it before the session parks (a grain that
+        // is called keeps its entry).
+        services.AddOptions<GrainDirectoryOptions>().Configure<IOptions<SessionOptions>>((o, sessions) =>
+        {
+            if (sessions.Value.ParkAfter is var parkAfter && parkAfter > TimeSpan.Zero)
             {
-                if (o.MaximumCacheTTL > parkAfter / 2)
-                {
-                    o.MaximumCacheTTL = parkAfter / 2;
-                }
-            });
-        }
+                o.MaximumCacheTTL = Min(o.MaximumCacheTTL, parkAfter / 2);
+            }
+        });
 
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<GatewayDeliveryBatcher>();
         return services;
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

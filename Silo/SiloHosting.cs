@@ -1,5 +1,6 @@
 using System.Net;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -67,7 +68,7 @@ public static class SiloHosting
                 break;
         }
 
-        silo.Services.AddSingleton<OrleansGrainStorageSerializer>();
+        silo.Services.TryAddSingleton<OrleansGrainStorageSerializer>();
         if (cluster.Reminders == RemindersKind.AzureTable)
         {
             silo.UseAzureTableReminderService(o => o.TableServiceClient = azure.CreateTableServiceClient());

@@ -39,10 +39,6 @@ public static class SiloMetrics
 
     internal static void SessionResumed() => Interlocked.Increment(ref _resumed);
 
-    public static long Parked => Volatile.Read(ref _parked);
-
-    public static long Resumed => Volatile.Read(ref _resumed);
-
     internal static void DirectoryActivated(SessionDirectoryGrain directory) => Directories.TryAdd(directory, 0);
 
     internal static void DirectoryDeactivated(SessionDirectoryGrain directory) => Directories.TryRemove(directory, out _);

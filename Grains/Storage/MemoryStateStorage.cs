@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
@@ -16,8 +17,11 @@ public sealed class MemoryStateStorage(IGrainFactory grains, OrleansGrainStorage
 {
     public const int Partitions = 16;
 
-    public static void Add(IServiceCollection services, string name) =>
+    public static void Add(IServiceCollection services, string name)
+    {
+        services.TryAddSingleton<OrleansGrainStorageSerializer>();
         services.AddGrainStorage(name, static (sp, _) => new MemoryStateStorage(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OrleansGrainStorageSerializer>()));
+    }
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

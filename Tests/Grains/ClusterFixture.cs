@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
-using Orleans.Storage;
 using Orleans.TestingHost;
 using OrleansMqtt.Grains;
 
@@ -68,7 +66,6 @@ public sealed class MqttSiloConfigurator : ISiloConfigurator
     {
         // The broker's silo's own memory storage, as in the embedded broker.
         MemoryStateStorage.Add(siloBuilder.Services, StorageNames.Mqtt);
-        siloBuilder.Services.AddSingleton<OrleansGrainStorageSerializer>();
         siloBuilder.UseInMemoryReminderService();
         siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         siloBuilder.Services.AddMqttGrains(new ConfigurationBuilder().Build());

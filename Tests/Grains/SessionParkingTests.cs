@@ -113,7 +113,7 @@ public sealed class SessionParkingTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task A_session_is_not_parked_when_its_client_has_gone()
+    public async Task An_offline_session_collected_while_idle_is_still_offline_when_called_again()
     {
         var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion: 5, cleanStart: true, sessionExpiryInterval: 3600);
         await device.DisconnectAsync(DisconnectKind.Normal);
