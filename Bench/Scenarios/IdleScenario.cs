@@ -9,6 +9,12 @@ namespace OrleansMqtt.Bench.Scenarios;
 /// broker's processes (<c>--pids</c>) before and after; the difference divided by the count is the memory per
 /// connection, for all of them together and for each.
 /// <para>
+/// With <c>--warmup w</c>, the first w of them are opened first and held while the broker settles for
+/// <c>--quiet-seconds</c>; the broker's VmRSS then is the footprint of a broker that has run, with its code compiled and
+/// its pools grown, and the rest are opened and read against it: the memory that each more connection costs
+/// (<c>bytes_per_connection_marginal</c>), without what a fresh process spends once on its first connections.
+/// </para>
+/// <para>
 /// Each open connection takes a file descriptor in this process, so one process holds at most its open-files limit
 /// less a margin (<c>--per-process</c>). For more, the scenario starts child processes of this program (the hidden
 /// scenario <c>idle-hold</c>), each holding its share of the indices; each reports on standard output when its share
@@ -47,41 +53,63 @@ public static class IdleScenario
             throw new BenchSettingException($"--per-process {perProcess}: the open-files limit leaves no room for connections");
         }
 
-        var processes = (count + perProcess - 1) / perProcess;
-        var before = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
+        // Held by this process while the rest are opened (by it, or by child processes).
+        var warmup = options.Int("warmup", 0);
+        if (warmup < 0 || warmup >= count || warmup > perProcess)
+        {
+            throw new BenchSettingException($"--warmup {warmup}: at least 0, fewer than --connections ({count}) and at most --per-process ({perProcess})");
+        }
+
+        var rest = count - warmup;
+        var processes = warmup + rest <= perProcess ? 1 : (rest + perProcess - 1) / perProcess;
+        var before = ReadResident(options);
         Log.Info($"idle: {count} connections to {options.Servers.Count} listener(s) from {sources} source address(es)"
-            + $"{(processes > 1 ? $" in {processes} client processes" : "")}; broker VmRSS before {before.Sum() / 1024} KiB");
+            + $"{(processes > 1 ? $" in {processes} client processes" : "")}{(warmup > 0 ? $", the first {warmup} to warm up" : "")}"
+            + $"; broker VmRSS before {before.Sum() / 1024} KiB");
+
+        var closing = new List<Func<Task>>();
+        Opened warm = default;
+        var warmResident = before;
+        if (warmup > 0)
+        {
+            var held = await Holding.OpenAsync(options, 0, warmup, sources, concurrency, "idle warm-up");
+            warm = held.Result;
+            closing.Add(held.CloseAsync);
+            await Task.Delay(TimeSpan.FromSeconds(settle + quiet));
+            warmResident = ReadResident(options);
+            Log.Info($"idle: broker VmRSS with the {warm.Connected} warm-up connections, {settle + quiet} s later: {warmResident.Sum() / 1024} KiB");
+        }
 
         var cpuBefore = ProcessStats.CpuSeconds(options.Pids);
         var start = Stopwatch.GetTimestamp();
         Opened opened;
-        Func<Task> close;
         double clientCpu;
         if (processes == 1)
         {
-            var held = await Holding.OpenAsync(options, 0, count, sources, concurrency, "idle");
+            var held = await Holding.OpenAsync(options, warmup, rest, sources, concurrency, "idle");
             opened = held.Result;
-            close = held.CloseAsync;
+            closing.Add(held.CloseAsync);
             clientCpu = ProcessStats.OwnCpuSeconds();
         }
         else
         {
-            var children = await Children.StartAsync(options, count, processes, sources, concurrency);
+            var children = await Children.StartAsync(options, warmup, rest, processes, sources, concurrency);
             opened = children.Result;
-            close = children.CloseAsync;
+            closing.Add(children.CloseAsync);
             clientCpu = children.CpuSeconds;
         }
 
         var connectSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var brokerCpu = ProcessStats.CpuSeconds(options.Pids) - cpuBefore;
+        opened = opened with { Connected = opened.Connected + warm.Connected, Failed = opened.Failed + warm.Failed, FirstError = warm.FirstError ?? opened.FirstError };
         await Task.Delay(TimeSpan.FromSeconds(settle));
-        var after = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
+        var after = ReadResident(options);
         Log.Info($"idle: {opened.Connected} connected in {connectSeconds:F1} s, {opened.Failed} failed; broker VmRSS after {after.Sum() / 1024} KiB");
         var settled = after;
         if (quiet > 0)
         {
             await Task.Delay(TimeSpan.FromSeconds(quiet));
-            settled = options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
+            settled = ReadResident(options);
             Log.Info($"idle: broker VmRSS after {quiet} s more, idle: {settled.Sum() / 1024} KiB");
         }
 
@@ -91,7 +119,10 @@ public static class IdleScenario
             await Task.Delay(TimeSpan.FromSeconds(hold));
         }
 
-        await close();
+        foreach (var close in closing)
+        {
+            await close();
+        }
 
         var per = Math.Max(1.0, opened.Connected);
         string ByPid(Func<int, string> value) => string.Join(",", options.Pids.Select((p, i) => $"{p}:{value(i)}"));
@@ -103,8 +134,9 @@ public static class IdleScenario
             .Add("listeners", options.Servers.Count)
             .Add("source_addresses", sources)
             .Add("client_processes", processes)
+            // The connections after the warm-up: how long they took, and how fast.
             .Add("connect_s", connectSeconds)
-            .Add("connects_per_s", opened.Connected / connectSeconds)
+            .Add("connects_per_s", (opened.Connected - warm.Connected) / connectSeconds)
             // CPU while connecting: the broker's processes, and the client's (this process, or its children).
             .Add("broker_cpu_s", brokerCpu)
             .Add("client_cpu_s", clientCpu)
@@ -117,8 +149,15 @@ public static class IdleScenario
             .Add("quiet_s", quiet)
             .Add("broker_rss_quiet_kib", settled.Sum() / 1024)
             .Add("bytes_per_connection_quiet", opened.Connected == 0 ? double.NaN : (settled.Sum() - before.Sum()) / (double)opened.Connected)
-            .Add("bytes_per_connection_quiet_by_pid", ByPid(i => ((settled[i] - before[i]) / per).ToString("F0", CultureInfo.InvariantCulture)));
+            .Add("bytes_per_connection_quiet_by_pid", ByPid(i => ((settled[i] - before[i]) / per).ToString("F0", CultureInfo.InvariantCulture)))
+            .Add("warmup_connections", warm.Connected)
+            .Add("broker_rss_warm_kib", warmResident.Sum() / 1024)
+            .Add("bytes_per_connection_marginal", warmup == 0 || opened.Connected == warm.Connected ? double.NaN
+                : (settled.Sum() - warmResident.Sum()) / (double)(opened.Connected - warm.Connected))
+            .Add("bytes_per_connection_marginal_by_pid", warmup == 0 ? "" : ByPid(i => ((settled[i] - warmResident[i]) / Math.Max(1.0, opened.Connected - warm.Connected)).ToString("F0", CultureInfo.InvariantCulture)));
     }
+
+    private static long[] ReadResident(BenchOptions options) => options.Pids.Select(p => ProcessStats.ResidentBytes([p])).ToArray();
 
     /// <summary>
     /// The child's side (<c>idle-hold --first i --connections n ...</c>): opens connections i .. i+n-1, writes the
@@ -251,14 +290,15 @@ public static class IdleScenario
 
         public Opened Result { get; }
 
-        public static async Task<Children> StartAsync(BenchOptions options, int count, int processes, int sources, int concurrency)
+        /// <summary>Indices <paramref name="offset"/> .. offset+count-1, shared out over <paramref name="processes"/> children.</summary>
+        public static async Task<Children> StartAsync(BenchOptions options, int offset, int count, int processes, int sources, int concurrency)
         {
             // The in-flight connects are shared out, so that the broker sees the same --concurrency as from one process.
             var each = Math.Max(1, concurrency / processes);
             var ports = string.Join(",", options.Servers.Select(s => s.Port.ToString(CultureInfo.InvariantCulture)));
             var children = new Process[processes];
             var shares = new int[processes];
-            var first = 0;
+            var first = offset;
             for (var p = 0; p < processes; p++)
             {
                 shares[p] = count / processes + (p < count % processes ? 1 : 0);
