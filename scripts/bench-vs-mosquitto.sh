@@ -2,8 +2,9 @@
 # Runs the same benchmark scenarios (Bench/, OrleansMqtt.Bench) against Mosquitto, our embedded broker (one silo
 # with the gateway's listener) and one silo + one gateway as separate processes, all on 127.0.0.1 free ports, and
 # persistent sessions also against the embedded broker on Azure Table storage (Azurite). Prints a table with the
-# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 20 minutes after the build, 16 of them the
-# idle runs (each waits 4 minutes for quiet sessions to park, BENCH_IDLE_QUIET).
+# ratios ours / Mosquitto. Everything it starts is stopped on exit. About 33 minutes after the build, 29 of them the
+# idle runs (each waits 4 minutes for quiet sessions to park, BENCH_IDLE_QUIET, twice: once with the warm-up
+# connections, BENCH_IDLE_WARMUP, once with all).
 #
 # Idle connections are bounded by the open-files limit of one process (one descriptor per connection in the broker
 # and in the client). The single-process brokers get what that allows (the limit less 500); "silo+gateways" is our
@@ -56,6 +57,10 @@ fd_limit=$(ulimit -n)
 idle_connections=${BENCH_IDLE_CONNECTIONS:-$(( fd_limit > 100500 ? 100000 : fd_limit - 500 ))}
 idle_sources=$(( (idle_connections + 19999) / 20000 ))
 idle_quiet=${BENCH_IDLE_QUIET:-240}
+# The idle runs open this many connections first and read the broker's memory once it has settled with them: the
+# footprint of a broker that has compiled its connection code and grown its pools, against which the rest are read
+# (bytes/conn marginal). 0: none.
+idle_warmup=${BENCH_IDLE_WARMUP:-5000}
 log "open files limit $fd_limit: $idle_connections idle connections from $idle_sources source addresses"
 # silo+gateways: G gateways of (limit - 500) connections each hold the whole count.
 scaleout_connections=${BENCH_SCALEOUT_CONNECTIONS:-100000}
@@ -263,9 +268,9 @@ scaleout_idle() {
   log "silo+gateways ready: 1 silo + $scaleout_gateways gateways on ports $(IFS=,; echo "${ports[*]}") (pids $(IFS=,; echo "${so_pids[*]}"))"
   sleep 40
   log "silo+gateways: idle ($scaleout_connections connections from $scaleout_sources source addresses)"
-  timeout $(( 600 + idle_quiet )) dotnet "$bench_dll" idle --ports "$(IFS=,; echo "${ports[*]}")" --broker silo+gateways \
+  timeout $(( 600 + 2 * idle_quiet )) dotnet "$bench_dll" idle --ports "$(IFS=,; echo "${ports[*]}")" --broker silo+gateways \
     --pids "$(IFS=,; echo "${so_pids[*]}")" --connections "$scaleout_connections" --sources "$scaleout_sources" \
-    --settle-seconds 5 --quiet-seconds "$idle_quiet" --max-seconds 420 >>"$results" 2>>"$out/bench-client.log" ||
+    --settle-seconds 5 --quiet-seconds "$idle_quiet" --warmup "$idle_warmup" --max-seconds 420 >>"$results" 2>>"$out/bench-client.log" ||
     log "silo+gateways: idle failed (exit $?), see $out/bench-client.log"
   stop_pids "${so_pids[@]}"
 }
@@ -274,14 +279,15 @@ if [ "$suite" = 1 ]; then
   # Idle first, on fresh brokers, so that each baseline is the empty broker's footprint, read once our brokers have
   # given back what starting up took (Mqtt:Memory:TrimAfterQuiet, 30 s). Memory is read 5 s after the last
   # connection is open, and again $idle_quiet s later, once quiet sessions have parked (Mqtt:Sessions:ParkAfter,
-  # 2 minutes) and that memory was given back too; Mosquitto's does not change, so it is read once.
+  # 2 minutes) and that memory was given back too; Mosquitto's does not change, so it is read once. With a warm-up
+  # (BENCH_IDLE_WARMUP), its connections are held through one such wait before the rest are opened.
   sleep 40
   for broker in "${main[@]}"; do
     log "$broker: idle ($idle_connections connections)"
     quiet=$idle_quiet
     [ "$broker" != mosquitto ] || quiet=0
-    BENCH_RUN_TIMEOUT=$(( 180 + quiet )) bench "$broker" idle --connections "$idle_connections" --sources "$idle_sources" \
-      --settle-seconds 5 --quiet-seconds "$quiet" --max-seconds 120
+    BENCH_RUN_TIMEOUT=$(( 180 + 2 * quiet )) bench "$broker" idle --connections "$idle_connections" --sources "$idle_sources" \
+      --settle-seconds 5 --quiet-seconds "$quiet" --warmup "$idle_warmup" --max-seconds 120
   done
   if [ "$scaleout" = 1 ]; then
     scaleout_idle
@@ -367,6 +373,7 @@ def key(r):
 metrics = {
     "idle": [("bytes_per_connection", "bytes/conn, 5 s after connecting", False),
              ("bytes_per_connection_quiet", "bytes/conn, settled (quiet sessions parked, memory given back)", False),
+             ("bytes_per_connection_marginal", "bytes/conn, settled, over the footprint with the warm-up connections", False),
              ("connected", "connected", None)],
     "storm": [("connects_per_s", "connects/s", True), ("connect_p99_ms", "connect p99 ms", False)],
     "latency": [("p50_ms", "p50 ms", False), ("p99_ms", "p99 ms", False), ("p999_ms", "p99.9 ms", False)],
