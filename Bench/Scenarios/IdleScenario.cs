@@ -60,11 +60,13 @@ public static class IdleScenario
             throw new BenchSettingException($"--warmup {warmup}: at least 0, fewer than --connections ({count}) and at most --per-process ({perProcess})");
         }
 
+        // Child processes once this one would hold more than its share, counting the warm-up it keeps.
         var rest = count - warmup;
-        var processes = warmup + rest <= perProcess ? 1 : (rest + perProcess - 1) / perProcess;
+        var inProcess = count <= perProcess;
+        var processes = inProcess ? 1 : (rest + perProcess - 1) / perProcess;
         var before = ReadResident(options);
         Log.Info($"idle: {count} connections to {options.Servers.Count} listener(s) from {sources} source address(es)"
-            + $"{(processes > 1 ? $" in {processes} client processes" : "")}{(warmup > 0 ? $", the first {warmup} to warm up" : "")}"
+            + $"{(inProcess ? "" : $" in {processes} client process(es)")}{(warmup > 0 ? $", the first {warmup} to warm up" : "")}"
             + $"; broker VmRSS before {before.Sum() / 1024} KiB");
 
         var closing = new List<Func<Task>>();
@@ -84,7 +86,7 @@ public static class IdleScenario
         var start = Stopwatch.GetTimestamp();
         Opened opened;
         double clientCpu;
-        if (processes == 1)
+        if (inProcess)
         {
             var held = await Holding.OpenAsync(options, warmup, rest, sources, concurrency, "idle");
             opened = held.Result;
@@ -133,7 +135,8 @@ public static class IdleScenario
             .Add("first_error", opened.FirstError)
             .Add("listeners", options.Servers.Count)
             .Add("source_addresses", sources)
-            .Add("client_processes", processes)
+            // The processes holding connections: this one alone, or the children and, with a warm-up, this one too.
+            .Add("client_processes", inProcess ? 1 : processes + (warmup > 0 ? 1 : 0))
             // The connections after the warm-up: how long they took, and how fast.
             .Add("connect_s", connectSeconds)
             .Add("connects_per_s", (opened.Connected - warm.Connected) / connectSeconds)

@@ -29,6 +29,16 @@ public sealed class IdleScenarioTests(BrokerFixture fixture)
     }
 
     [Fact]
+    public async Task Connections_beyond_what_this_process_may_hold_besides_its_warm_up_go_to_a_child_process()
+    {
+        // 2 warm-up connections held here and 4 more would be 6, over the 5 allowed: the 4 go to a child.
+        var report = await RunAsync("--connections", "6", "--warmup", "2", "--per-process", "5", "--settle-seconds", "0.2");
+        Assert.Equal(6, report.GetProperty("connected").GetInt64());
+        Assert.Equal(0, report.GetProperty("failed").GetInt64());
+        Assert.Equal(2, report.GetProperty("client_processes").GetInt64());
+    }
+
+    [Fact]
     public async Task Without_a_warm_up_there_is_no_marginal_figure()
     {
         var report = await RunAsync("--connections", "5", "--settle-seconds", "0.2");
