@@ -29,6 +29,28 @@ if [ -f "$trx" ]; then
     failed=$(( ${failed:-0} + not_run ))
     status=1
   fi
+  if [ "${failed:-0}" -gt 0 ]; then
+    # Repeated at the end, so that a log cut to its last lines still says what failed and why.
+    echo "Failed:"
+    if command -v python3 >/dev/null; then
+      python3 - "$trx" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for result in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if result.get("outcome") == "Passed":
+        continue
+    print(f"  {result.get('outcome')}: {result.get('testName')} [{result.get('duration')}]")
+    for tag in ("Message", "StackTrace"):
+        node = result.find(f".//t:ErrorInfo/t:{tag}", ns)
+        if node is not None and node.text:
+            lines = node.text.strip().splitlines()
+            for line in lines[:25]:
+                print("    " + line)
+PY
+    else
+      grep -o 'testName="[^"]*"[^>]*outcome="\(Failed\|NotExecuted\|Timeout\|Aborted\)"' "$trx" | sed 's/testName="\([^"]*\)".*/  \1/' || true
+    fi
+  fi
   echo "${passed:-0} passed, ${failed:-0} failed"
 else
   echo "0 passed, 1 failed"
