@@ -22,7 +22,8 @@ public static class BrokerProcess
         var process = openFilesLimit is { } limit
             ? ExternalProcess.Start("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$0\"", dll], env, workingDirectory: Path.GetDirectoryName(dll))
             : ExternalProcess.Start("dotnet", [dll], env, workingDirectory: Path.GetDirectoryName(dll));
-        await process.WaitForLineAsync("ready", StartupPatience);
+        // The gateway says "MQTT gateway <id> ready: <listener>" once it serves clients.
+        await process.WaitForLineAsync(" ready: ", StartupPatience);
         return process;
     }
 

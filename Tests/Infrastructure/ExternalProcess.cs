@@ -28,6 +28,13 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>When the process ended, if it has; for failure messages.</summary>
+    public DateTime? ExitedAt { get; private set; }
+
+    /// <summary>What the process printed and, once ended, when and how; for failure messages.</summary>
+    public string Describe() =>
+        $"process {_process.Id}, {(ExitedAt is { } at ? $"exited at {at:HH:mm:ss.fff} with code {_process.ExitCode}" : "running")}, printed:\n{Output}";
+
     public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null, string? standardInput = null)
     {
         var info = new ProcessStartInfo(fileName)
@@ -52,6 +59,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         var wrapper = new ExternalProcess(process);
         process.OutputDataReceived += (_, e) => wrapper.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => wrapper.OnLine(e.Data);
+        process.Exited += (_, _) => wrapper.ExitedAt = DateTime.UtcNow;
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -22,6 +22,19 @@ public sealed class HostileBrokerFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Broker.DisposeAsync();
+
+    /// <summary>Runs a test's body; a failure that is not an assertion's carries what the broker printed.</summary>
+    public async Task WithBrokerOutputAsync(Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{ex.GetType().Name}: {ex.Message} (broker on port {Port}, at {DateTime.UtcNow:HH:mm:ss.fff}): {Broker.Describe()}", ex);
+        }
+    }
 }
 
 /// <summary>
@@ -33,7 +46,10 @@ public sealed class HostileInputTests(HostileBrokerFixture fixture) : IClassFixt
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
     [Fact]
-    public async Task Connections_that_never_complete_CONNECT_are_closed_while_the_broker_keeps_serving()
+    public Task Connections_that_never_complete_CONNECT_are_closed_while_the_broker_keeps_serving() =>
+        fixture.WithBrokerOutputAsync(SlowlorisAsync);
+
+    private async Task SlowlorisAsync()
     {
         var idle = new List<TcpClient>();
         var trickling = new List<TcpClient>();
@@ -94,7 +110,10 @@ public sealed class HostileInputTests(HostileBrokerFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task Garbage_bytes_and_mutated_packets_close_their_connections_and_log_no_error()
+    public Task Garbage_bytes_and_mutated_packets_close_their_connections_and_log_no_error() =>
+        fixture.WithBrokerOutputAsync(GarbageAsync);
+
+    private async Task GarbageAsync()
     {
         var random = new Random(6_2026);
         var garbage = new List<Task>();
