@@ -108,10 +108,6 @@ public interface IMemoryStateGrain : IGrainWithIntegerKey
 
     [Alias("Delete")]
     Task Delete(string stateName, GrainId grainId, long expectedETag);
-
-    /// <summary>How many records this partition holds.</summary>
-    [ReadOnly, Alias("Count")]
-    Task<int> Count();
 }
 
 /// <summary>One partition of <see cref="MemoryStateStorage"/>; kept from idle collection, since it is the storage.</summary>
@@ -138,8 +134,6 @@ public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
         _records.Remove((stateName, grainId));
         return Task.CompletedTask;
     }
-
-    public Task<int> Count() => Task.FromResult(_records.Count);
 
     /// <summary>
     /// Another activation wrote since this one read: refused. A record that is not there is no conflict, whatever
