@@ -50,6 +50,20 @@ trap 'exit 130' INT TERM
 
 log() { echo "[bench-vs-mosquitto $(date +%H:%M:%S)] $*" >&2; }
 
+# Mosquitto, the broker compared against, is the Debian package mosquitto; installed when missing. Where systemd runs,
+# the package starts a system service on port 1883, which is stopped and disabled again: the runs here start their
+# own Mosquitto on a free port, and 1883 is our broker's default.
+if [[ " $brokers " == *" mosquitto "* ]] && [ ! -x /usr/sbin/mosquitto ]; then
+  log "installing Mosquitto (Debian package mosquitto)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq mosquitto >/dev/null
+  if [ -d /run/systemd/system ]; then
+    "${sudo_cmd[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
+fi
+
 # The hard limit of open files bounds the idle-connection scenario (one descriptor per connection in the broker
 # and in the client); raise the soft limit to it. Raising the hard limit needs CAP_SYS_RESOURCE.
 ulimit -n "$(ulimit -Hn)"
