@@ -11,7 +11,7 @@ public sealed class MemoryStateStorageTests(ClusterFixture cluster)
     {
         var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), protocolVersion: 5, cleanStart: true, sessionExpiryInterval: 3600);
         var grainId = device.Session.GetGrainId();
-        var partition = cluster.Client.GetGrain<IMemoryStateGrain>(grainId.GetUniformHashCode() % MemoryStateStorage.Partitions);
+        var partition = cluster.Client.GetGrain<IMemoryStateGrain>(MemoryStateStorage.PartitionOf(grainId));
         Assert.NotNull(await partition.Read("session", grainId));
 
         await device.Session.Delete();
