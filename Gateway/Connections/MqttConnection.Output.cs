@@ -58,7 +58,7 @@ public sealed partial class MqttConnection
 
     private void Write(IBufferWriter<byte> output, in Outbound item)
     {
-        if (ClientTrace.Any)
+        if (_endpoint.Traces.Any)
         {
             TraceOutbound(item);
         }

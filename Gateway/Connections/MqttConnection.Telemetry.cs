@@ -18,7 +18,7 @@ public sealed partial class MqttConnection
         _logger.ClientId = ClientId;
         _counted = true;
         BrokerMetrics.ConnectionOpened();
-        if (ClientTrace.Any && ClientTrace.IsTraced(ClientId))
+        if (_endpoint.Traces.Any && _endpoint.Traces.IsTraced(ClientId))
         {
             _logger.LogInformation("Trace {ClientId}: connected (v{Version}, keep-alive {KeepAlive} s, session expiry {Expiry} s)", ClientId, (byte)Version, KeepAliveSeconds, _sessionExpiry);
         }
@@ -34,7 +34,7 @@ public sealed partial class MqttConnection
         _counted = false;
         var reason = EndReason();
         BrokerMetrics.ConnectionClosed(reason);
-        if (ClientTrace.Any && ClientTrace.IsTraced(ClientId))
+        if (_endpoint.Traces.Any && _endpoint.Traces.IsTraced(ClientId))
         {
             _logger.LogInformation("Trace {ClientId}: connection ended ({Reason}: {Why})", ClientId, reason, _endReason);
         }
@@ -88,7 +88,7 @@ public sealed partial class MqttConnection
 
     private void TraceInbound(in MqttFrame frame)
     {
-        if (ClientTrace.IsTraced(ClientId))
+        if (_endpoint.Traces.IsTraced(ClientId))
         {
             _logger.LogInformation("Trace {ClientId}: received {PacketType} ({Length} bytes)", ClientId, frame.Type, frame.Body.Length);
         }
@@ -96,7 +96,7 @@ public sealed partial class MqttConnection
 
     private void TraceOutbound(in Outbound item)
     {
-        if (!ClientTrace.IsTraced(ClientId))
+        if (!_endpoint.Traces.IsTraced(ClientId))
         {
             return;
         }

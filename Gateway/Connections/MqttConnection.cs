@@ -224,7 +224,7 @@ public sealed partial class MqttConnection
 
     private ValueTask HandleAsync(in MqttFrame frame)
     {
-        if (ClientTrace.Any)
+        if (_endpoint.Traces.Any)
         {
             TraceInbound(frame);
         }

@@ -52,6 +52,9 @@ public sealed class GatewayEndpoint(IGrainFactory grainFactory, GatewayObserver 
 
     public GatewayObserver Observer => observer;
 
+    /// <summary>The clients this gateway traces on demand.</summary>
+    public ClientTrace Traces { get; } = new();
+
     public IGatewayObserver Reference
     {
         get

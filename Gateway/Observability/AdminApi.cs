@@ -188,17 +188,17 @@ public static class AdminApi
 
     private static async Task<Ok<ClusterStats>> GetStats(IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IClusterStatsGrain>(0).GetStats());
 
-    private static async Task<Ok<TraceInfo>> StartTrace(IGrainFactory grains, string clientId, double? minutes)
+    private static async Task<Ok<TraceInfo>> StartTrace(IGrainFactory grains, GatewayEndpoint endpoint, string clientId, double? minutes)
     {
         var until = DateTime.UtcNow.AddMinutes(Math.Clamp(minutes ?? 10, 0.1, 24 * 60));
         await grains.GetGrain<IClusterStatsGrain>(0).Trace(clientId, until);
 
         // At once on this gateway; the others learn of it with their next report.
-        ClientTrace.Add(clientId, until);
+        endpoint.Traces.Add(clientId, until);
         return TypedResults.Ok(new TraceInfo(clientId, until));
     }
 
-    private static Ok<TraceInfo[]> ListTraces() => TypedResults.Ok(ClientTrace.Current.Select(t => new TraceInfo(t.Key, t.Value)).ToArray());
+    private static Ok<TraceInfo[]> ListTraces(GatewayEndpoint endpoint) => TypedResults.Ok(endpoint.Traces.Current.Select(t => new TraceInfo(t.Key, t.Value)).ToArray());
 
     /// <summary>The name Orleans' grain type of sessions contains.</summary>
     private const string SessionGrainName = "session";

@@ -22,7 +22,7 @@ public sealed class StatsReporter(IGrainFactory grains, GatewayEndpoint endpoint
                 try
                 {
                     var traces = await stats.Report(Snapshot()).WaitAsync(options.Value.ReportInterval * 2, stoppingToken);
-                    ClientTrace.Set(traces.Select(t => (t.ClientId, t.UntilUtc)));
+                    endpoint.Traces.Add(traces.Select(t => (t.ClientId, t.UntilUtc)));
                     failed = false;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using MQTTnet.Protocol;
+using OrleansMqtt.Gateway;
 using OrleansMqtt.Tests.Infrastructure;
 
 namespace OrleansMqtt.Tests.Observability;
@@ -31,5 +32,35 @@ public sealed class ClientTraceTests
         var publish = lines.First(l => l.Contains("Trace traced-device: received Publish", StringComparison.Ordinal));
         Assert.Matches("client traced-device gateway gw-[^ ]+ connection [0-9]+", publish);
         Assert.DoesNotContain(lines, l => l.Contains("Trace untraced-device", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_report_that_does_not_yet_name_a_trace_started_here_leaves_it_in_force_until_its_time_is_up()
+    {
+        var now = DateTime.UtcNow;
+        var traces = new ClientTrace();
+        traces.Add("started-here", now.AddMinutes(5));
+
+        // The cluster's answer to a report sent before the trace was registered with it.
+        traces.Add([("from-cluster", now.AddMinutes(5)), ("over", now.AddSeconds(-1))]);
+
+        Assert.True(traces.Any);
+        Assert.True(traces.IsTraced("started-here"));
+        Assert.True(traces.IsTraced("from-cluster"));
+        Assert.False(traces.IsTraced("over"));
+        Assert.Equal(["from-cluster", "started-here"], traces.Current.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Gateways_in_one_process_trace_apart()
+    {
+        var first = new ClientTrace();
+        var second = new ClientTrace();
+
+        first.Add("device", DateTime.UtcNow.AddMinutes(5));
+
+        Assert.True(first.IsTraced("device"));
+        Assert.False(second.Any);
+        Assert.False(second.IsTraced("device"));
     }
 }
