@@ -13,4 +13,11 @@ public interface IGatewayObserver : IGrainObserver
     /// <summary>Closes the connection; v5 clients get DISCONNECT with <paramref name="reasonCode"/> first.</summary>
     [Alias("Close")]
     Task Close(long connectionId, byte reasonCode);
+
+    /// <summary>
+    /// The session of the connection, kept in memory only, now lives on <paramref name="host"/> (it resumed there
+    /// from parking), or in storage (<c>null</c>: it parked): the silo whose death ends the session.
+    /// </summary>
+    [Alias("SessionMoved"), OneWay]
+    Task SessionMoved(long connectionId, SiloAddress? host);
 }

@@ -17,13 +17,16 @@ public sealed record WillSpec([property: Id(0)] MqttMessage Message, [property: 
 
 /// <summary>
 /// CONNACK's session-present flag, and what the gateway writes right after CONNACK: unacknowledged messages
-/// (DUP set) and PUBRELs first, then the offline queue, in order [MQTT-4.4.0-1].
+/// (DUP set) and PUBRELs first, then the offline queue, in order [MQTT-4.4.0-1]. <see cref="Host"/> is the silo that
+/// holds a session kept in memory only (expiry 0): if that silo dies, so does the session, and the gateway closes
+/// the connection. Null for a session kept in storage.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("mqtt.ConnectResult")]
 public sealed record ConnectResult(
     [property: Id(0)] bool SessionPresent,
     [property: Id(1)] Delivery[] Pending,
-    [property: Id(2)] uint SessionExpiryInterval);
+    [property: Id(2)] uint SessionExpiryInterval,
+    [property: Id(3)] SiloAddress? Host = null);
 
 [GenerateSerializer, Alias("mqtt.DisconnectKind")]
 public enum DisconnectKind : byte

@@ -2,10 +2,14 @@ using System.Collections.Concurrent;
 
 namespace OrleansMqtt.Gateway;
 
-/// <summary>The live connections of this gateway, by connection id.</summary>
+/// <summary>
+/// The live connections of this gateway, by connection id, and the silos that hold their sessions in memory only
+/// (see <see cref="SessionHostWatch"/>).
+/// </summary>
 public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<long, MqttConnection> _connections = new();
+    private readonly ConcurrentDictionary<SiloAddress, SiloAddress> _sessionHosts = new();
     private readonly Lock _lock = new();
     private TaskCompletionSource? _empty;
 
@@ -25,6 +29,17 @@ public sealed class ConnectionRegistry
             }
         }
     }
+
+    /// <summary>Silos that a connection's session was said to live on, and not yet found dead (a copy).</summary>
+    public ICollection<SiloAddress> SessionHosts => _sessionHosts.Keys;
+
+    public bool HasSessionHosts => !_sessionHosts.IsEmpty;
+
+    /// <summary>One instance per silo for all the connections whose sessions it holds; remembered as a session host.</summary>
+    public SiloAddress? InternSessionHost(SiloAddress? host) => host is null ? null : _sessionHosts.GetOrAdd(host, host);
+
+    /// <summary>A dead silo: no session lives there any more.</summary>
+    public void ForgetSessionHost(SiloAddress host) => _sessionHosts.TryRemove(host, out _);
 
     public void Add(MqttConnection connection) => _connections[connection.Id] = connection;
 

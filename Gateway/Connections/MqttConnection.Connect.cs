@@ -148,6 +148,7 @@ public sealed partial class MqttConnection
         }
 
         KeepAliveSeconds = connect.KeepAliveSeconds;
+        SessionHost = _registry.InternSessionHost(result.Host);
         var connAck = new ConnAckPacket { SessionPresent = result.SessionPresent, ReasonCode = ReasonCode.Success };
         if (Version == MqttProtocolVersion.V500)
         {

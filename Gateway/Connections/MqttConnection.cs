@@ -52,6 +52,9 @@ public sealed partial class MqttConnection
 
     public ushort KeepAliveSeconds { get; private set; }
 
+    /// <summary>The silo that holds this connection's session in memory only (expiry 0); null when it is stored.</summary>
+    public SiloAddress? SessionHost { get; set; }
+
     public async Task RunAsync()
     {
         _registry.Add(this);

@@ -30,6 +30,7 @@ public static class GatewayHosting
         var lease = builder.Configuration.GetLeaseOptions();
         services.AddSingleton(Options.Create(lease));
         services.AddHostedService<LeaseRenewal>();
+        services.AddHostedService<SessionHostWatch>();
         services.AddMqttHealthEndpoints();
         builder.AddMqttObservability();
         services.AddMqttEdge(builder.Configuration);

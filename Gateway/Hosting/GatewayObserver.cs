@@ -36,6 +36,16 @@ public sealed class GatewayObserver(ConnectionRegistry connections) : IGatewayOb
 
         return Task.CompletedTask;
     }
+
+    public Task SessionMoved(long connectionId, SiloAddress? host)
+    {
+        if (connections.TryGet(connectionId, out var connection))
+        {
+            connection.SessionHost = connections.InternSessionHost(host);
+        }
+
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>

@@ -102,6 +102,9 @@ public sealed class OutboundBridgeGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>Only memory-only (clean) sessions report their silo; the bridge's session is stored.</summary>
+    public Task SessionMoved(long connectionId, SiloAddress? host) => Task.CompletedTask;
+
     private Task EnsureConnectedAsync() => _connected ? Task.CompletedTask : _connecting ??= ConnectAsync();
 
     private async Task ConnectAsync()

@@ -27,6 +27,12 @@ public sealed partial class SessionGrain
         {
             await _stored.WriteStateAsync();
             SiloMetrics.SessionParked();
+            if (!IsPersistent)
+            {
+                // It is no longer lost with this silo: the gateway must not close the connection if this silo dies.
+                connection.Gateway.SessionMoved(connection.ConnectionId, null).Ignore();
+            }
+
             _logger.LogDebug("Session {ClientId} parked while its client is quiet (connection {ConnectionId} on gateway {GatewayId})", ClientId, connection.ConnectionId, connection.GatewayId);
         }
         catch (Exception ex)
@@ -53,6 +59,11 @@ public sealed partial class SessionGrain
         if (!IsPersistent)
         {
             await ClearStoredStateAsync();
+            if (state.Connection is { } connection)
+            {
+                // Kept in memory again, now on this silo: if it dies, the gateway closes the connection.
+                connection.Gateway.SessionMoved(connection.ConnectionId, Host).Ignore();
+            }
         }
 
         SiloMetrics.SessionResumed();

@@ -51,6 +51,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     /// <summary>The session outlives its connection, so its state is stored.</summary>
     private bool IsPersistent => State.SessionExpiryInterval > 0;
 
+    /// <summary>The silo this activation lives on.</summary>
+    private SiloAddress Host => GrainContext.Address.SiloAddress!;
+
     public async Task<ConnectResult> Connect(ConnectRequest request)
     {
         var previous = State.Connection;
@@ -116,7 +119,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
         _logger.LogDebug("Session {ClientId} connected (present: {SessionPresent}, pending: {Pending})", ClientId, sessionPresent, pending.Count);
         ReportToDirectory();
-        return new ConnectResult(sessionPresent, [.. pending], State.SessionExpiryInterval);
+        return new ConnectResult(sessionPresent, [.. pending], State.SessionExpiryInterval, IsPersistent ? null : Host);
     }
 
     public async Task Disconnect(string gatewayId, long connectionId, DisconnectKind kind, uint? sessionExpiryInterval)

@@ -165,6 +165,74 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Clients_whose_clean_sessions_died_with_their_silo_are_disconnected_and_receive_again_once_back()
+    {
+        await cluster.EnsureRunningAsync();
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var topic = $"clean/{id}";
+        var v5 = MQTTnet.Formatter.MqttProtocolVersion.V500;
+        var clients = new List<(string ClientId, int Port, TestClient Client)>();
+        for (var i = 0; i < 8; i++)
+        {
+            var clientId = $"clean-{id}-{i}";
+            var port = cluster.MqttPorts[i % 2];
+            var client = await TestClient.ConnectAsync(port, clientId, v5, o => o.WithCleanStart(true));
+            await client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+            clients.Add((clientId, port, client));
+        }
+
+        // Each silo logs the sessions it hosts; the one holding more of them is killed.
+        var onSilo = Enumerable.Range(0, 2).Select(s => clients.Where(c => cluster.SiloLinesWith(s, $"Session {c.ClientId} connected") > 0).ToList()).ToArray();
+        var victim = onSilo[1].Count >= onSilo[0].Count ? 1 : 0;
+        var lost = onSilo[victim];
+        var kept = clients.Except(lost).ToList();
+        Assert.True(lost.Count > 0 && lost.Count + kept.Count == clients.Count, $"sessions per silo: {onSilo[0].Count}, {onSilo[1].Count}");
+        var stopwatch = Stopwatch.StartNew();
+        cluster.KillSilo(victim);
+        output.WriteLine($"silo {victim} killed with {lost.Count} of the {clients.Count} sessions");
+
+        // Their clients are told, instead of keeping a connection that no session stands behind.
+        try
+        {
+            foreach (var (clientId, _, client) in lost)
+            {
+                var closed = await client.Disconnected.WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.True(closed.Reason == MqttClientDisconnectReason.ServerBusy, $"{clientId} was closed with {closed.Reason}");
+            }
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n{cluster.Logs()}", ex);
+        }
+
+        output.WriteLine($"{lost.Count} clients disconnected {stopwatch.ElapsedMilliseconds} ms after the kill");
+        Assert.All(kept, c => Assert.False(c.Client.Disconnected.IsCompleted, $"{c.ClientId}, whose session lived on the other silo, was disconnected"));
+
+        // Back with new sessions and subscriptions, they receive again; the others never stopped.
+        var back = new List<TestClient>();
+        foreach (var (clientId, port, client) in lost)
+        {
+            await client.DisposeAsync();
+            var again = await TestClient.ConnectAsync(port, clientId, v5, o => o.WithCleanStart(true));
+            await again.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+            back.Add(again);
+        }
+
+        await using var publisher = await TestClient.ConnectAsync(cluster.MqttPorts[0], $"pub-{id}", v5);
+        var published = await publisher.PublishAsync(topic, "after the silo died", MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.True(published.IsSuccess, $"PUBACK {published.ReasonCode}");
+        foreach (var client in back.Concat(kept.Select(c => c.Client)))
+        {
+            Assert.Equal("after the silo died", (await client.ReceiveAsync("the message published after the silo died")).Text());
+        }
+
+        foreach (var client in back.Concat(kept.Select(c => c.Client)))
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_reconnects_through_the_other_gateway_takes_its_session_over()
     {
         await cluster.EnsureRunningAsync();

@@ -94,5 +94,7 @@ public sealed class LocalDeliveryTests
         }
 
         public Task Close(long connectionId, byte reasonCode) => Task.CompletedTask;
+
+        public Task SessionMoved(long connectionId, SiloAddress? host) => Task.CompletedTask;
     }
 }

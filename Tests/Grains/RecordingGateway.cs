@@ -14,6 +14,7 @@ public sealed class RecordingGateway : IGatewayObserver
 
     private readonly Channel<Delivery> _deliveries = Channel.CreateUnbounded<Delivery>();
     private readonly Channel<(long ConnectionId, byte ReasonCode)> _closes = Channel.CreateUnbounded<(long, byte)>();
+    private readonly Channel<(long ConnectionId, SiloAddress? Host)> _moves = Channel.CreateUnbounded<(long, SiloAddress?)>();
 
     public RecordingGateway(IGrainFactory grains)
     {
@@ -42,6 +43,15 @@ public sealed class RecordingGateway : IGatewayObserver
         _closes.Writer.TryWrite((connectionId, reasonCode));
         return Task.CompletedTask;
     }
+
+    public Task SessionMoved(long connectionId, SiloAddress? host)
+    {
+        _moves.Writer.TryWrite((connectionId, host));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The next move of a memory-only session that the grains reported, or a failure that says what was awaited.</summary>
+    public Task<(long ConnectionId, SiloAddress? Host)> ReceiveMoveAsync(string awaited) => ReadAsync(_moves.Reader, "SessionMoved call", awaited);
 
     /// <summary>The next delivery to this gateway, or a failure that says what was awaited.</summary>
     public Task<Delivery> ReceiveAsync(string awaited) => ReadAsync(_deliveries.Reader, "delivery", awaited);

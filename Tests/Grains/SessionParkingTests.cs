@@ -139,6 +139,31 @@ public sealed class SessionParkingTests(ClusterFixture cluster)
         Assert.Equal((device.ClientId, device.Gateway.GatewayId), (entry.ClientId, entry.GatewayId));
     }
 
+    [Fact]
+    public async Task The_gateway_is_told_which_silo_holds_a_clean_session_across_parking()
+    {
+        var topic = Names.Unique("parked/");
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"));
+        var stored = await TestConnection.ConnectAsync(cluster, Names.Unique("dev-"), cleanStart: false, sessionExpiryInterval: SessionExpiry.Never);
+        await device.SubscribeAsync(topic);
+        Assert.Equal(await HostOfAsync(device.ClientId), device.Result.Host);
+        Assert.Null(stored.Result.Host);
+
+        // Parked, it is in storage and dies with no silo; resumed, it lives on the silo that took the call.
+        await ParkAsync(device.ClientId);
+        Assert.Equal((device.ConnectionId, (SiloAddress?)null), await device.Gateway.ReceiveMoveAsync("the parked session to say it left its silo"));
+        Assert.Equal(1, await cluster.PublishAsync(topic, "wakes it"));
+        var (connectionId, host) = await device.Gateway.ReceiveMoveAsync("the resumed session to name its silo");
+        Assert.Equal((device.ConnectionId, await HostOfAsync(device.ClientId)), (connectionId, host));
+        Assert.NotNull(host);
+    }
+
+    private async Task<SiloAddress?> HostOfAsync(string clientId)
+    {
+        var statistics = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        return statistics.SingleOrDefault(s => s.GrainId == cluster.Session(clientId).GetGrainId())?.SiloAddress;
+    }
+
     /// <summary>
     /// Collects every idle activation in the cluster, as Orleans does for those idle longer than their age, and checks
     /// that the sessions of <paramref name="clientIds"/> have none left.
