@@ -67,7 +67,9 @@ public static class HotPathCases
 
     /// <summary>
     /// Bytes allocated per run of <paramref name="operation"/> on this thread, after a warm-up: the measure the
-    /// allocation budgets are set in. Allocation counts are stable from run to run; times are not.
+    /// allocation budgets are set in. Allocation counts are stable from run to run; times are not. The least of three
+    /// rounds counts: what the runtime allocates once on the thread (a loop's on-stack replacement compiled in the
+    /// middle of a round, a type loaded for it) lands in one round, what the operation allocates lands in every round.
     /// </summary>
     public static long BytesPerOperation(Action operation, int warmUp = 200, int iterations = 2_000)
     {
@@ -76,13 +78,19 @@ public static class HotPathCases
             operation();
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < iterations; i++)
+        var least = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            operation();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < iterations; i++)
+            {
+                operation();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        return (GC.GetAllocatedBytesForCurrentThread() - before) / iterations;
+        return least / iterations;
     }
 
     /// <summary>A tree of <paramref name="subscriptions"/> filters like a fleet's (see <see cref="BuildTree"/>), matched against one device's topic.</summary>
