@@ -57,9 +57,42 @@ public sealed partial class SessionGrain
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         SiloMetrics.SessionDeactivated(this);
-        if (reason.ReasonCode is DeactivationReasonCode.ActivationIdle or DeactivationReasonCode.HighMemoryPressure && State.Connection is { } connection)
+        if (State.Connection is not { } connection)
         {
-            await ParkAsync(connection);
+            return;
+        }
+
+        switch (reason.ReasonCode)
+        {
+            case DeactivationReasonCode.ActivationIdle or DeactivationReasonCode.HighMemoryPressure:
+                await ParkAsync(connection);
+                break;
+
+            // Another activation is the session now; the session itself ended before asking to go.
+            case DeactivationReasonCode.DuplicateActivation or DeactivationReasonCode.ApplicationRequested:
+                break;
+
+            // Stored: the next activation finds the connection in storage and closes it (OnActivateAsync).
+            case var _ when IsPersistent:
+                break;
+
+            // Kept in memory only, the session goes with this activation: its silo stops, or lost the directory
+            // partition that named this activation when another silo died. The client is told, so that it
+            // reconnects, rather than keep a connection that no session stands behind. It did nothing wrong, so its
+            // will is not published.
+            default:
+                _logger.LogInformation("Session {ClientId} lost its activation ({Reason}): closing its connection {ConnectionId} so that the client reconnects", ClientId, reason.ReasonCode, connection.ConnectionId);
+                Detach(connection);
+                try
+                {
+                    await connection.Gateway.Close(connection.ConnectionId, (byte)ReasonCode.ServerBusy).WaitAsync(RecoveryCloseTimeout, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    _logger.LogInformation("Could not reach the gateway of {ClientId}'s connection: {Error}", ClientId, ex.Message);
+                }
+
+                break;
         }
     }
 

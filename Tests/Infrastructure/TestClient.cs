@@ -103,6 +103,29 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The next message received, or null when the broker closes the connection first (see <see cref="Disconnected"/>);
+    /// a failure that says what was awaited when neither happens in time.
+    /// </summary>
+    public async Task<MqttApplicationMessage?> ReceiveUnlessDisconnectedAsync(string awaited)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        var read = _received.Reader.ReadAsync(timeout.Token).AsTask();
+        if (await Task.WhenAny(read, Disconnected) == Disconnected)
+        {
+            await timeout.CancelAsync();
+        }
+
+        try
+        {
+            return await read;
+        }
+        catch (OperationCanceledException)
+        {
+            return Disconnected.IsCompleted ? null : throw new TimeoutException($"Neither a message nor a disconnect within {Patience.TotalSeconds} s: expected {awaited}");
+        }
+    }
+
     /// <summary>Messages up to and including the first on <paramref name="markerTopic"/>, which proves nothing else is on its way.</summary>
     public async Task<List<MqttApplicationMessage>> ReceiveUntilAsync(string markerTopic)
     {
