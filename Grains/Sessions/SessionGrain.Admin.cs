@@ -81,7 +81,7 @@ public sealed partial class SessionGrain
             // reconnects, rather than keep a connection that no session stands behind. It did nothing wrong, so its
             // will is not published.
             default:
-                _logger.LogInformation("Session {ClientId} lost its activation ({Reason}): closing its connection {ConnectionId} so that the client reconnects", ClientId, reason.ReasonCode, connection.ConnectionId);
+                _logger.LogDebug("Session {ClientId} lost its activation ({Reason}): closing its connection {ConnectionId} so that the client reconnects", ClientId, reason.ReasonCode, connection.ConnectionId);
                 Detach(connection);
                 try
                 {
@@ -89,7 +89,7 @@ public sealed partial class SessionGrain
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    _logger.LogInformation("Could not reach the gateway of {ClientId}'s connection: {Error}", ClientId, ex.Message);
+                    _logger.LogDebug("Could not reach the gateway of {ClientId}'s connection: {Error}", ClientId, ex.Message);
                 }
 
                 break;
