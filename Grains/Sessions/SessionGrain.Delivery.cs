@@ -9,11 +9,16 @@ public sealed partial class SessionGrain
     // A bridge's queue is full and publishes to its topics are refused; logged once until it takes messages again.
     private bool _backlogged;
 
+    // The last topic a subscription of this session matched, and the subscriptions it was matched against.
+    private string? _wantedTopic;
+    private Dictionary<string, StoredSubscription>? _wantedIn;
+
     public async Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia)
     {
-        if (!State.Exists)
+        if (!State.Exists || (sharedVia is not null ? !State.Subscriptions.ContainsKey(sharedVia) : !Wants(message.Topic)))
         {
-            // The session ended while this message was on its way.
+            // The session ended while this message was on its way, or this is a new session that does not hold the
+            // subscription (see Wants); another member of the group takes it.
             return false;
         }
 
@@ -39,7 +44,7 @@ public sealed partial class SessionGrain
         {
             foreach (var routed in messages)
             {
-                if (FirstDelivery(routed.Message))
+                if (Wants(routed.Message.Topic) && FirstDelivery(routed.Message))
                 {
                     Accept(new QueuedMessage(routed.Message, routed.Qos, routed.Retain, routed.SubscriptionIds, null), ref pending);
                 }
@@ -93,6 +98,42 @@ public sealed partial class SessionGrain
 
         Enqueue(queued);
         pending.Save = true;
+    }
+
+    /// <summary>
+    /// Whether a subscription of this session (not a shared one) matches <paramref name="topic"/>. The index can name a
+    /// session for filters it no longer holds: a clean session lost with its silo could not take its subscriptions out,
+    /// and the client's next session under the same id did not ask for those messages. Its last matched topic is
+    /// remembered, since a subscriber's messages mostly come on a few topics.
+    /// </summary>
+    private bool Wants(string topic)
+    {
+        var subscriptions = State.Subscriptions;
+        if (ReferenceEquals(subscriptions, _wantedIn) && string.Equals(topic, _wantedTopic, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var wanted = subscriptions.ContainsKey(topic);
+        if (!wanted)
+        {
+            foreach (var filter in subscriptions.Keys)
+            {
+                // A shared filter ("$share/...") matches no topic name here: its first level is "$share".
+                if (Topic.HasWildcard(filter) && Topic.Matches(filter, topic))
+                {
+                    wanted = true;
+                    break;
+                }
+            }
+        }
+
+        if (wanted)
+        {
+            (_wantedIn, _wantedTopic) = (subscriptions, topic);
+        }
+
+        return wanted;
     }
 
     /// <summary>What <see cref="Accept"/> left to do once a call's messages are all taken.</summary>

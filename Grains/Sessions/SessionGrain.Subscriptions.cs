@@ -57,6 +57,7 @@ public sealed partial class SessionGrain
             return codes;
         }
 
+        _wantedTopic = null;
         for (var i = 0; i < filters.Length; i++)
         {
             if (!State.Subscriptions.Remove(filters[i]))

@@ -24,6 +24,48 @@ public sealed class RoutingTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_session_takes_nothing_for_a_subscription_the_index_holds_but_it_does_not()
+    {
+        var root = Names.Unique("route");
+        var device = await TestConnection.ConnectAsync(cluster, Names.Unique("sub-"));
+        await device.SubscribeAsync($"{root}/wanted/#");
+
+        // The index names the session for filters it does not hold, as it does for a client whose earlier session was
+        // lost with its silo before it could take its subscriptions out.
+        await cluster.Topic($"{root}/stale").Subscribe(new Subscriber(device.ClientId, 1, false, false, null));
+        await cluster.Client.GetGrain<IWildcardIndexGrain>(OrleansMqtt.Protocol.Topic.PartitionKey(root)).Subscribe($"{root}/+/gone", new Subscriber(device.ClientId, 1, false, false, null));
+
+        Assert.Equal(1, await cluster.PublishAsync($"{root}/stale", "exact, not asked for"));
+        Assert.Equal(1, await cluster.PublishAsync($"{root}/x/gone", "wildcard, not asked for"));
+        await device.ExpectNothingBeforeMarkerAsync("message for a subscription the session does not hold");
+
+        Assert.Equal(2, await cluster.PublishAsync($"{root}/wanted/gone", "asked for"));
+        Assert.Equal("asked for", (await device.ReceiveAsync("the message its own subscription matches")).Text());
+    }
+
+    [Fact]
+    public async Task A_group_member_that_does_not_hold_the_shared_subscription_passes_each_message_on()
+    {
+        var topic = Names.Unique("route") + "/jobs";
+        var member = await TestConnection.ConnectAsync(cluster, Names.Unique("member-"));
+        await member.SubscribeAsync($"$share/workers/{topic}");
+        var stale = await TestConnection.ConnectAsync(cluster, Names.Unique("stale-"));
+        await cluster.Topic(topic).Subscribe(new Subscriber(stale.ClientId, 1, false, false, null, "workers"));
+
+        for (var i = 0; i < 4; i++)
+        {
+            await cluster.PublishAsync(topic, $"job {i}");
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal($"job {i}", (await member.ReceiveAsync($"job {i}, which the other member declined or never got")).Text());
+        }
+
+        await stale.ExpectNothingBeforeMarkerAsync("job for a shared subscription the session does not hold");
+    }
+
+    [Fact]
     public async Task A_session_whose_filters_do_not_match_the_topic_gets_nothing()
     {
         var root = Names.Unique("route");
