@@ -232,9 +232,12 @@ for broker in $brokers; do
 done
 
 bench() { # bench BROKER SCENARIO ARGS...: one run, one JSON line into the results (BENCH_RUN_TIMEOUT s at most)
-  local broker=$1
+  local broker=$1 client_env=()
   shift
-  timeout "${BENCH_RUN_TIMEOUT:-180}" dotnet "$bench_dll" "$@" --port "${port_of[$broker]}" --broker "$broker" --pids "${pids_of[$broker]}" \
+  # Latency: the load generator's thread-pool workers do not spin while they wait for work, so that they leave both
+  # cores to the broker between messages (docs/benchmarks.md, "Latency, messages evenly paced").
+  [ "$1" != latency ] || client_env=(DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
+  env "${client_env[@]}" timeout "${BENCH_RUN_TIMEOUT:-180}" dotnet "$bench_dll" "$@" --port "${port_of[$broker]}" --broker "$broker" --pids "${pids_of[$broker]}" \
     >>"$results" 2>>"$out/bench-client.log" || log "$broker: '$*' failed (exit $?), see $out/bench-client.log"
 }
 
