@@ -20,6 +20,15 @@ public interface ISessionGrain : IGrainWithStringKey
     [Alias("Disconnect")]
     Task Disconnect(string gatewayId, long connectionId, DisconnectKind kind, uint? sessionExpiryInterval);
 
+    /// <summary>
+    /// A connection whose session was kept in memory only on a silo that died has ended (the gateway closed it).
+    /// The gateway kept the connection's will: it is published unless the client ended the connection with a normal
+    /// DISCONNECT (the gateway does not call then). If this session still knows the connection (it had parked
+    /// before its silo died, and resumed from storage), this is an abnormal end of it, as <see cref="Disconnect"/>.
+    /// </summary>
+    [Alias("EndLost")]
+    Task EndLost(string gatewayId, long connectionId, WillSpec will);
+
     [Alias("Subscribe")]
     Task<SubscribeResult> Subscribe(long connectionId, [Immutable] SubscriptionRequest[] subscriptions, uint? subscriptionIdentifier);
 

@@ -149,6 +149,9 @@ public sealed partial class MqttConnection
 
         KeepAliveSeconds = connect.KeepAliveSeconds;
         SessionHost = _registry.InternSessionHost(result.Host);
+
+        // A session kept in memory only dies with its silo, and its will with it: this copy is published for it then.
+        _willOfMemorySession = result.Host is null ? null : will;
         var connAck = new ConnAckPacket { SessionPresent = result.SessionPresent, ReasonCode = ReasonCode.Success };
         if (Version == MqttProtocolVersion.V500)
         {

@@ -55,6 +55,20 @@ public sealed partial class MqttConnection
     /// <summary>The silo that holds this connection's session in memory only (expiry 0); null when it is stored.</summary>
     public SiloAddress? SessionHost { get; set; }
 
+    // The will of a session kept in memory only, and whether that session died with its silo (SessionHostWatch).
+    private WillSpec? _willOfMemorySession;
+    private bool _sessionLost;
+
+    /// <summary>
+    /// Closes a connection whose session died with its silo (v5: DISCONNECT 0x89). The server ends it without the
+    /// client's DISCONNECT, so its will is published, from the copy kept here (<see cref="ISessionGrain.EndLost"/>).
+    /// </summary>
+    public void CloseLostSession()
+    {
+        _sessionLost = true;
+        Close(ReasonCode.ServerBusy, "its session's silo died");
+    }
+
     public async Task RunAsync()
     {
         _registry.Add(this);
@@ -298,7 +312,14 @@ public sealed partial class MqttConnection
         _logger.LogDebug("Client {ClientId} disconnected: {Reason}", ClientId, _endReason);
         try
         {
-            await _session.Disconnect(_endpoint.GatewayId, Id, _disconnectKind, _disconnectExpiry);
+            if (_sessionLost && _willOfMemorySession is { } will && _disconnectKind != DisconnectKind.Normal)
+            {
+                await _session.EndLost(_endpoint.GatewayId, Id, will);
+            }
+            else
+            {
+                await _session.Disconnect(_endpoint.GatewayId, Id, _disconnectKind, _disconnectExpiry);
+            }
         }
         catch (Exception ex)
         {

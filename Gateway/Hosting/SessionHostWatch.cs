@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OrleansMqtt.Grains;
-using OrleansMqtt.Protocol;
 
 namespace OrleansMqtt.Gateway;
 
@@ -9,7 +8,8 @@ namespace OrleansMqtt.Gateway;
 /// A session kept in memory only (expiry 0) dies with the silo that holds it. Its client would keep a connection
 /// that no longer has a session behind it and receive nothing, so every <c>Mqtt:Lease:RenewInterval</c> this
 /// gateway asks the cluster which silos are dead, and closes the connections whose sessions lived on one (v5:
-/// DISCONNECT 0x89). The client reconnects and starts a new session, as after any loss of a clean session.
+/// DISCONNECT 0x89) and publishes their wills, which the sessions took with them. The client reconnects and starts a
+/// new session, as after any loss of a clean session.
 /// </summary>
 /// <remarks>
 /// Only a silo the membership declared dead counts: one missing from the answer may just have joined after the
@@ -65,7 +65,7 @@ public sealed class SessionHostWatch(IGrainFactory grains, ConnectionRegistry re
         {
             if (connection.SessionHost is { } sessionHost && sessionHost.Equals(host))
             {
-                connection.Close(ReasonCode.ServerBusy, "its session's silo died");
+                connection.CloseLostSession();
                 closed++;
             }
         }

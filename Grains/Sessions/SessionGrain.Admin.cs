@@ -78,8 +78,9 @@ public sealed partial class SessionGrain
 
             // Kept in memory only, the session goes with this activation: its silo stops, or lost the directory
             // partition that named this activation when another silo died. The client is told, so that it
-            // reconnects, rather than keep a connection that no session stands behind. It did nothing wrong, so its
-            // will is not published.
+            // reconnects, rather than keep a connection that no session stands behind. The server ends the
+            // connection without the client's DISCONNECT, so the session ends abnormally and its will goes out
+            // [MQTT-3.1.2-8] (expiry 0: the session ends with the connection, so the will delay does not apply).
             default:
                 _logger.LogDebug("Session {ClientId} lost its activation ({Reason}): closing its connection {ConnectionId} so that the client reconnects", ClientId, reason.ReasonCode, connection.ConnectionId);
                 Detach(connection);
@@ -92,7 +93,30 @@ public sealed partial class SessionGrain
                     _logger.LogDebug("Could not reach the gateway of {ClientId}'s connection: {Error}", ClientId, ex.Message);
                 }
 
+                await PublishWillOfLostSessionAsync(cancellationToken);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A session kept in memory only cannot stay: the server closed its client's connection, which for MQTT is an
+    /// abnormal end, and the session ends with it, so its will goes out now [MQTT-3.1.2-8].
+    /// </summary>
+    private async Task PublishWillOfLostSessionAsync(CancellationToken cancellationToken)
+    {
+        if (IsPersistent || State.Will is not { } will)
+        {
+            return;
+        }
+
+        State.Will = null;
+        try
+        {
+            await PublishWillAsync(will).WaitAsync(RecoveryCloseTimeout, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            _logger.LogWarning("Could not publish the will of {ClientId} before its activation went: {Error}", ClientId, ex.Message);
         }
     }
 

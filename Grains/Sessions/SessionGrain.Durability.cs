@@ -14,8 +14,9 @@ public sealed partial class SessionGrain
     /// <summary>
     /// Stored state says a client is connected, yet this is a new activation: the silo that hosted the session died
     /// or stopped. Whatever was on its way to the client then is unknown, and MQTT resends unacknowledged messages
-    /// only on a new connection [MQTT-4.4.0-1]; so the connection is closed and the client reconnects. The client did
-    /// nothing wrong: its will is not published. If its gateway is gone too, the end is abnormal, as the lease would say.
+    /// only on a new connection [MQTT-4.4.0-1]; so the connection is closed and the client reconnects. The server closed
+    /// it without the client's DISCONNECT, so for MQTT it ended abnormally: the will goes out after its delay unless the
+    /// client is back first, as when its gateway is gone.
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -31,34 +32,19 @@ public sealed partial class SessionGrain
         }
 
         _logger.LogInformation("Session {ClientId} resumed from storage with connection {ConnectionId} on gateway {GatewayId} open: closing it so that the client reconnects", ClientId, connection.ConnectionId, connection.GatewayId);
-        bool closed;
         try
         {
             await connection.Gateway.Close(connection.ConnectionId, (byte)ReasonCode.ServerBusy).WaitAsync(RecoveryCloseTimeout, cancellationToken);
-            closed = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _logger.LogInformation("The gateway of {ClientId}'s connection is gone too ({Error}): its connection ended abnormally", ClientId, ex.Message);
-            closed = false;
+            _logger.LogInformation("The gateway of {ClientId}'s connection is gone too ({Error})", ClientId, ex.Message);
         }
 
-        if (!closed)
-        {
-            await Disconnect(connection.GatewayId, connection.ConnectionId, DisconnectKind.Abnormal, null);
-            return;
-        }
-
-        // The gateway reports the end of that connection later; by then it is no longer this session's connection.
-        Detach(connection);
-        State.Connection = null;
-        State.DisconnectedAtUtc = DateTime.UtcNow;
-        if (State.SessionExpiryInterval != SessionExpiry.Never)
-        {
-            await RegisterReminderAsync(ExpiryReminder, TimeSpan.FromSeconds(State.SessionExpiryInterval));
-        }
-
-        await Commit.CommitAsync();
+        // The server closed the connection without the client's DISCONNECT: an abnormal end, so the will goes out
+        // after its delay unless the client is back first [MQTT-3.1.2-8, 3.1.3-9], and expiry starts. The gateway
+        // reports the end of that connection later; by then it is no longer this session's connection.
+        await Disconnect(connection.GatewayId, connection.ConnectionId, DisconnectKind.Abnormal, null);
     }
 
     /// <summary>

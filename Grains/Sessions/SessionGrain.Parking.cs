@@ -38,10 +38,12 @@ public sealed partial class SessionGrain
         catch (Exception ex)
         {
             // The session cannot stay and cannot be kept: the client reconnects rather than talk to a session that
-            // forgot it. It did nothing wrong, so its will is not published.
+            // forgot it. A clean session ends here and its will goes out; a persistent one is as it was last stored,
+            // and its next activation ends the connection the same way (OnActivateAsync).
             _logger.LogWarning(ex, "Could not park the session of {ClientId}: closing its connection so that the client reconnects", ClientId);
             Detach(connection);
             connection.Gateway.Close(connection.ConnectionId, (byte)ReasonCode.ServerBusy).Ignore();
+            await PublishWillOfLostSessionAsync(CancellationToken.None);
         }
     }
 

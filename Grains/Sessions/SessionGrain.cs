@@ -183,6 +183,19 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         await Commit.CommitAsync();
     }
 
+    public async Task EndLost(string gatewayId, long connectionId, WillSpec will)
+    {
+        if (State.Connection is { } current && current.ConnectionId == connectionId && current.GatewayId == gatewayId)
+        {
+            await Disconnect(gatewayId, connectionId, DisconnectKind.Abnormal, null);
+            return;
+        }
+
+        // The session ended with its silo (expiry 0): its will goes out now, whatever came after [MQTT-3.1.2-8].
+        _logger.LogInformation("The session of {ClientId} was lost with its silo and its connection {ConnectionId} has ended", ClientId, connectionId);
+        await PublishWillAsync(will);
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         await UnregisterReminderAsync(reminderName);

@@ -165,7 +165,7 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Clients_whose_clean_sessions_died_with_their_silo_are_disconnected_and_receive_again_once_back()
+    public async Task Clients_whose_clean_sessions_died_with_their_silo_are_disconnected_their_wills_published_and_receive_again_once_back()
     {
         await cluster.EnsureRunningAsync();
         var id = Guid.NewGuid().ToString("N")[..8];
@@ -176,7 +176,7 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
         {
             var clientId = $"clean-{id}-{i}";
             var port = cluster.MqttPorts[i % 2];
-            var client = await TestClient.ConnectAsync(port, clientId, v5, o => o.WithCleanStart(true));
+            var client = await TestClient.ConnectAsync(port, clientId, v5, o => WithRetainedWill(o.WithCleanStart(true), id, clientId));
             await client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
             clients.Add((clientId, port, client));
         }
@@ -228,6 +228,10 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
                 Assert.Equal("after the silo died", message.Text());
             }
         }
+
+        // The server ended those connections without the clients' DISCONNECT, so their wills are published, though
+        // their sessions are gone [MQTT-3.1.2-8]; the clients still connected publish none.
+        await ExpectWillsOfClosedClientsAsync(id, clients.Select(c => (c.ClientId, c.Client)).ToList());
 
         // Back with new sessions and subscriptions, the clients that were told receive again, like the others.
         var connected = new List<TestClient>();
@@ -334,6 +338,93 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
             // The subscription index survived as well.
             await late.PublishAsync($"restart/{id}/queue/new", "after the restart", MqttQualityOfServiceLevel.AtLeastOnce);
             Assert.Equal("after the restart", (await sleeperAgain.ReceiveAsync("a message published after the restart")).Text());
+        }
+    }
+
+    [Fact]
+    public async Task Persistent_sessions_whose_silo_died_close_their_connections_and_publish_their_wills()
+    {
+        await cluster.EnsureRunningAsync();
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var topic = $"persistent/{id}";
+        var clients = new List<(string ClientId, TestClient Client)>();
+        for (var i = 0; i < 8; i++)
+        {
+            // Half v3.1.1, half v5 with no will delay: the will goes out as soon as the connection has ended.
+            var clientId = $"kept-{id}-{i}";
+            var client = i % 2 == 0
+                ? await TestClient.ConnectAsync(cluster.MqttPorts[i % 2], clientId, MQTTnet.Formatter.MqttProtocolVersion.V311, o => WithRetainedWill(o.WithCleanSession(false), id, clientId))
+                : await TestClient.ConnectAsync(cluster.MqttPorts[i % 2], clientId, MQTTnet.Formatter.MqttProtocolVersion.V500, o => WithRetainedWill(o.WithCleanStart(false).WithSessionExpiryInterval(600), id, clientId));
+            await client.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+            clients.Add((clientId, client));
+        }
+
+        var onSilo = Enumerable.Range(0, 2).Select(s => clients.Count(c => cluster.SiloLinesWith(s, $"Session {c.ClientId} connected") > 0)).ToArray();
+        var victim = onSilo[1] >= onSilo[0] ? 1 : 0;
+        Assert.True(onSilo[victim] > 0, $"sessions per silo: {onSilo[0]}, {onSilo[1]}");
+        cluster.KillSilo(victim);
+        output.WriteLine($"silo {victim} killed with {onSilo[victim]} of the {clients.Count} sessions");
+
+        // A message for them activates their sessions again, from storage, on the surviving silo: each closes the
+        // connection it finds there (what was on its way to the client is unknown), and the client reconnects.
+        await using (var publisher = await ConnectWhenReadyAsync(cluster.MqttPorts[1 - victim], $"pub-{id}", null))
+        {
+            await publisher.PublishAsync(topic, "after the silo died", MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        var closed = 0;
+        foreach (var (clientId, client) in clients)
+        {
+            var message = await client.ReceiveUnlessDisconnectedAsync($"the message to {clientId}, or a disconnect");
+            if (message is null)
+            {
+                closed++;
+            }
+        }
+
+        output.WriteLine($"{closed} of {clients.Count} connections closed by their sessions");
+        Assert.True(closed > 0, "no session closed the connection it was restored with\n" + cluster.Logs());
+        await ExpectWillsOfClosedClientsAsync(id, clients);
+        foreach (var (_, client) in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    private static MqttClientOptionsBuilder WithRetainedWill(MqttClientOptionsBuilder options, string id, string clientId) =>
+        options.WithWillTopic($"will/{id}/{clientId}").WithWillPayload("offline").WithWillRetain(true).WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+
+    /// <summary>
+    /// Every client whose connection the server closed has its will published (retained, so whenever it came), and
+    /// no client whose connection is open has.
+    /// </summary>
+    private async Task ExpectWillsOfClosedClientsAsync(string id, List<(string ClientId, TestClient Client)> clients)
+    {
+        var closed = clients.Where(c => c.Client.Disconnected.IsCompleted).Select(c => c.ClientId).ToHashSet();
+        await using var watcher = await ConnectWhenReadyAsync(cluster.MqttPorts[0], $"wills-{id}", null);
+        await watcher.SubscribeAsync($"will/{id}/#", MqttQualityOfServiceLevel.AtLeastOnce);
+        var wills = new HashSet<string>();
+        try
+        {
+            while (!closed.IsSubsetOf(wills))
+            {
+                var will = await watcher.ReceiveAsync($"the wills of the {closed.Count} clients whose connections were closed");
+                Assert.Equal("offline", will.Text());
+                wills.Add(will.Topic[$"will/{id}/".Length..]);
+            }
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}; got {string.Join(", ", wills)} of {string.Join(", ", closed)}\n{cluster.Logs()}", ex);
+        }
+
+        output.WriteLine($"wills of all {closed.Count} closed clients arrived");
+
+        // A will of a client counted as open is only right if its connection was being closed meanwhile.
+        foreach (var clientId in wills.Except(closed))
+        {
+            var client = clients.Single(c => c.ClientId == clientId).Client;
+            await client.Disconnected.WaitAsync(TestClient.Patience);
         }
     }
 
