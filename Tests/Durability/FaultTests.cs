@@ -391,6 +391,39 @@ public sealed class FaultTests(FaultCluster cluster, ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_silo_that_stops_closes_the_connections_of_its_clean_sessions_and_publishes_their_wills()
+    {
+        await cluster.EnsureRunningAsync();
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var clients = new List<(string ClientId, TestClient Client)>();
+        for (var i = 0; i < 8; i++)
+        {
+            var clientId = $"stop-{id}-{i}";
+            var client = await TestClient.ConnectAsync(cluster.MqttPorts[i % 2], clientId, MQTTnet.Formatter.MqttProtocolVersion.V500, o => WithRetainedWill(o.WithCleanStart(true), id, clientId));
+            clients.Add((clientId, client));
+        }
+
+        var onSilo = Enumerable.Range(0, 2).Select(s => clients.Where(c => cluster.SiloLinesWith(s, $"Session {c.ClientId} connected") > 0).ToList()).ToArray();
+        var stopped = onSilo[1].Count >= onSilo[0].Count ? 1 : 0;
+        Assert.True(onSilo[stopped].Count > 0, $"sessions per silo: {onSilo[0].Count}, {onSilo[1].Count}");
+
+        // A rolling upgrade: the silo stops gracefully, and the clean sessions it held in memory go with it.
+        await cluster.StopSiloAsync(stopped);
+        foreach (var (clientId, client) in onSilo[stopped])
+        {
+            var closed = await client.Disconnected.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(closed.Reason == MqttClientDisconnectReason.ServerBusy, $"{clientId} was closed with {closed.Reason}");
+        }
+
+        output.WriteLine($"silo {stopped} stopped; its {onSilo[stopped].Count} clients were disconnected");
+        await ExpectWillsOfClosedClientsAsync(id, clients);
+        foreach (var (_, client) in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
     private static MqttClientOptionsBuilder WithRetainedWill(MqttClientOptionsBuilder options, string id, string clientId) =>
         options.WithWillTopic($"will/{id}/{clientId}").WithWillPayload("offline").WithWillRetain(true).WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
 
