@@ -45,15 +45,15 @@ public interface ISessionGrain : IGrainWithStringKey
     Task Acknowledge(long connectionId, [Immutable] ClientAck[] acks);
 
     /// <summary>
-    /// Inbound QoS 2 PUBLISH: published once however often the client resends it before PUBREL
-    /// (the packet id is remembered until PUBREL). Returns the PUBREC reason code.
+    /// Inbound QoS 2 PUBLISH packets, in the order they came: each published once however often the client resends
+    /// it before PUBREL (the packet id is remembered until PUBREL). Returns the PUBREC reason code of each.
     /// </summary>
-    [Alias("PublishExactlyOnce")]
-    Task<byte> PublishExactlyOnce(long connectionId, ushort packetId, MqttMessage message);
+    [Alias("PublishExactlyOnceMany")]
+    Task<byte[]> PublishExactlyOnce(long connectionId, [Immutable] ExactlyOncePublish[] messages);
 
-    /// <summary>Inbound PUBREL: forgets the packet id. Returns the PUBCOMP reason code (0x92 when unknown).</summary>
-    [Alias("Release")]
-    Task<byte> Release(long connectionId, ushort packetId);
+    /// <summary>Inbound PUBRELs: forget the packet ids. Returns the PUBCOMP reason code of each (0x92 when unknown).</summary>
+    [Alias("ReleaseMany")]
+    Task<byte[]> Release(long connectionId, [Immutable] ushort[] packetIds);
 
     /// <summary>
     /// A message matched one of the session's subscriptions. Returns when a QoS 1/2 message is held by the session

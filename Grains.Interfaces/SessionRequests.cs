@@ -54,6 +54,12 @@ public sealed record SubscriptionRequest(
 [GenerateSerializer, Immutable, Alias("mqtt.SubscribeResult")]
 public sealed record SubscribeResult([property: Id(0)] byte[] ReasonCodes, [property: Id(1)] Delivery[] Retained);
 
+/// <summary>An inbound QoS 2 PUBLISH: its packet id and the message.</summary>
+[GenerateSerializer, Immutable, Alias("mqtt.ExactlyOncePublish")]
+public readonly record struct ExactlyOncePublish(
+    [property: Id(0)] ushort PacketId,
+    [property: Id(1)] MqttMessage Message);
+
 /// <summary>An acknowledgement from the client for a message the session sent: PUBACK, PUBREC or PUBCOMP.</summary>
 [GenerateSerializer, Immutable, Alias("mqtt.ClientAck")]
 public readonly record struct ClientAck(

@@ -11,6 +11,12 @@ public sealed partial class MqttConnection
     // PUBLISH packets (QoS 0 and 1) read in one go, in order; routed together when the read is done.
     private List<MqttMessage>? _batch;
 
+    // QoS 2 PUBLISH packets read in one go, in order, and PUBREL packets likewise: each run goes to the session in
+    // one call. Only one of the three lists holds packets at a time: a packet of another kind first sends the run
+    // before it, so the grains see the packets, and the client its acknowledgements, in the order they came.
+    private List<ExactlyOncePublish>? _exactlyOnce;
+    private List<ushort>? _releases;
+
     // Client acknowledgements (PUBACK, PUBREC, PUBCOMP) read in one go.
     private List<ClientAck>? _acks;
 
@@ -20,7 +26,10 @@ public sealed partial class MqttConnection
     // The QoS 1 messages of the batch: their packet ids and places in the batch, to be acknowledged once routed.
     private List<(ushort PacketId, int Index)>? _pendingPubAcks;
 
-    private int AwaitingReleaseCount => _awaitingRelease?.Count ?? 0;
+    // QoS 2 messages held for the client: PUBREC sent and no PUBREL yet, or read and not yet routed.
+    private int AwaitingReleaseCount => (_awaitingRelease?.Count ?? 0) + (_exactlyOnce?.Count ?? 0);
+
+    private bool HasExactlyOnceRun => _exactlyOnce is { Count: > 0 } || _releases is { Count: > 0 };
 
     private ValueTask HandlePublishAsync(PublishPacket packet)
     {
@@ -48,17 +57,32 @@ public sealed partial class MqttConnection
         var message = MessageMapping.ToMessage(packet, topic, ClientId!);
         if (packet.Qos == QualityOfService.ExactlyOnce)
         {
-            return new ValueTask(PublishExactlyOnceAsync(packet.PacketId, message));
+            return AddExactlyOnce(packet.PacketId, message);
         }
 
+        if (HasExactlyOnceRun)
+        {
+            return new ValueTask(FlushThenAddAsync(packet.Qos, packet.PacketId, message));
+        }
+
+        AddToBatch(packet.Qos, packet.PacketId, message);
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task FlushThenAddAsync(QualityOfService qos, ushort packetId, MqttMessage message)
+    {
+        await FlushBatchAsync();
+        AddToBatch(qos, packetId, message);
+    }
+
+    private void AddToBatch(QualityOfService qos, ushort packetId, MqttMessage message)
+    {
         var batch = _batch ??= [];
         batch.Add(message);
-        if (packet.Qos == QualityOfService.AtLeastOnce)
+        if (qos == QualityOfService.AtLeastOnce)
         {
-            (_pendingPubAcks ??= []).Add((packet.PacketId, batch.Count - 1));
+            (_pendingPubAcks ??= []).Add((packetId, batch.Count - 1));
         }
-
-        return ValueTask.CompletedTask;
     }
 
     // Topic aliases this client set, by alias (index 0 unused).
@@ -119,6 +143,16 @@ public sealed partial class MqttConnection
     /// </summary>
     private async Task FlushBatchAsync()
     {
+        if (_exactlyOnce is { Count: > 0 })
+        {
+            await FlushExactlyOnceAsync();
+        }
+
+        if (_releases is { Count: > 0 })
+        {
+            await FlushReleasesAsync();
+        }
+
         if (_batch is { Count: > 0 } batch)
         {
             int[] matched;
@@ -269,25 +303,44 @@ public sealed partial class MqttConnection
         }
     }
 
-    private async Task PublishExactlyOnceAsync(ushort packetId, MqttMessage message)
+    private ValueTask AddExactlyOnce(ushort packetId, MqttMessage message)
     {
-        await FlushBatchAsync();
         // v3 has no Receive Maximum to announce, but the same bound keeps a client from holding unbounded state.
         if (_awaitingRelease?.Contains(packetId) != true && AwaitingReleaseCount >= _options.ReceiveMaximum)
         {
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages in flight than Receive Maximum");
         }
 
-        byte reason;
+        if (_batch is { Count: > 0 } || _releases is { Count: > 0 })
+        {
+            return new ValueTask(FlushThenAddExactlyOnceAsync(packetId, message));
+        }
+
+        (_exactlyOnce ??= []).Add(new ExactlyOncePublish(packetId, message));
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task FlushThenAddExactlyOnceAsync(ushort packetId, MqttMessage message)
+    {
+        await FlushBatchAsync();
+        (_exactlyOnce ??= []).Add(new ExactlyOncePublish(packetId, message));
+    }
+
+    /// <summary>The QoS 2 messages read since the last run went out: one session call, then a PUBREC for each.</summary>
+    private async Task FlushExactlyOnceAsync()
+    {
+        var messages = _exactlyOnce!.ToArray();
+        _exactlyOnce.Clear();
+        byte[] reasons;
         try
         {
             // Safe to repeat: the session publishes a packet id it already holds under the same message id, which
             // subscribing sessions recognise.
-            reason = await RetryAsync(() => _session!.PublishExactlyOnce(Id, packetId, message), "a QoS 2 message");
+            reasons = await RetryAsync(() => _session!.PublishExactlyOnce(Id, messages), "QoS 2 messages");
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Could not route a QoS 2 message from {ClientId}", ClientId);
+            _logger.LogWarning(ex, "Could not route {Count} QoS 2 messages from {ClientId}", messages.Length, ClientId);
             Close(ReasonCode.ServerUnavailable, "message could not be routed");
             return;
         }
@@ -295,21 +348,50 @@ public sealed partial class MqttConnection
         if (Volatile.Read(ref _closeRequested) != 0)
         {
             // The session moved on (it recovered from a lost silo and closed this connection): no PUBREC, the
-            // client sends the message again on its next connection.
+            // client sends the messages again on its next connection.
             return;
         }
 
-        (_awaitingRelease ??= []).Add(packetId);
-        Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubRec, packetId, Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success)));
+        for (var i = 0; i < messages.Length; i++)
+        {
+            (_awaitingRelease ??= []).Add(messages[i].PacketId);
+            Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubRec, messages[i].PacketId, Version == MqttProtocolVersion.V500 ? (ReasonCode)reasons[i] : ReasonCode.Success)));
+        }
     }
 
-    private async Task HandlePubRelAsync(PacketIdAck release)
+    private ValueTask HandlePubRel(PacketIdAck release)
+    {
+        if (_batch is { Count: > 0 } || _exactlyOnce is { Count: > 0 })
+        {
+            return new ValueTask(FlushThenAddReleaseAsync(release.PacketId));
+        }
+
+        (_releases ??= []).Add(release.PacketId);
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task FlushThenAddReleaseAsync(ushort packetId)
     {
         await FlushBatchAsync();
-        _awaitingRelease?.Remove(release.PacketId);
-        var reason = await RetryAsync(() => _session!.Release(Id, release.PacketId), "a PUBREL");
-        var code = Version == MqttProtocolVersion.V500 ? (ReasonCode)reason : ReasonCode.Success;
-        Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, release.PacketId, code, code == ReasonCode.PacketIdentifierNotFound ? Problem("no QoS 2 message awaits PUBREL with this packet id") : null)));
+        (_releases ??= []).Add(packetId);
+    }
+
+    /// <summary>The PUBRELs read since the last run went out: one session call, then a PUBCOMP for each.</summary>
+    private async Task FlushReleasesAsync()
+    {
+        var packetIds = _releases!.ToArray();
+        _releases.Clear();
+        foreach (var packetId in packetIds)
+        {
+            _awaitingRelease?.Remove(packetId);
+        }
+
+        var reasons = await RetryAsync(() => _session!.Release(Id, packetIds), "PUBRELs");
+        for (var i = 0; i < packetIds.Length; i++)
+        {
+            var code = Version == MqttProtocolVersion.V500 ? (ReasonCode)reasons[i] : ReasonCode.Success;
+            Enqueue(Outbound.ForAck(new PacketIdAck(PacketType.PubComp, packetIds[i], code, code == ReasonCode.PacketIdentifierNotFound ? Problem("no QoS 2 message awaits PUBREL with this packet id") : null)));
+        }
     }
 
     private void AddClientAck(PacketIdAck ack) => (_acks ??= []).Add(new ClientAck((byte)ack.Type, ack.PacketId, (byte)ack.ReasonCode));

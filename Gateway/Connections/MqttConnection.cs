@@ -267,7 +267,7 @@ public sealed partial class MqttConnection
                 AddClientAck(MqttDecoder.DecodeAck(frame, Version));
                 return ValueTask.CompletedTask;
             case PacketType.PubRel:
-                return new ValueTask(HandlePubRelAsync(MqttDecoder.DecodeAck(frame, Version)));
+                return HandlePubRel(MqttDecoder.DecodeAck(frame, Version));
             case PacketType.Subscribe:
                 return new ValueTask(HandleSubscribeAsync(MqttDecoder.DecodeSubscribe(frame, Version)));
             case PacketType.Unsubscribe:

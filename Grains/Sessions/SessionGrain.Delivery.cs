@@ -210,46 +210,140 @@ public sealed partial class SessionGrain
         }
     }
 
-    public async Task<byte> PublishExactlyOnce(long connectionId, ushort packetId, MqttMessage message)
+    public async Task<byte[]> PublishExactlyOnce(long connectionId, ExactlyOncePublish[] messages)
     {
+        var reasons = new byte[messages.Length];
         if (!IsCurrent(connectionId))
         {
-            return (byte)ReasonCode.UnspecifiedError;
+            Array.Fill(reasons, (byte)ReasonCode.UnspecifiedError);
+            return reasons;
         }
 
-        // A resent PUBLISH of an id still awaiting PUBREL is the same message: do not publish it again (4.3.3).
-        if (State.AwaitingRelease.Contains(packetId) && !State.Publishing.ContainsKey(packetId))
+        // Indexes into messages of those to route now, each with its exactly-once id.
+        var routed = new List<int>(messages.Length);
+        var toRoute = new List<MqttMessage>(messages.Length);
+        var assigned = false;
+        for (var i = 0; i < messages.Length; i++)
         {
-            return (byte)ReasonCode.Success;
+            var packetId = messages[i].PacketId;
+
+            // A resent PUBLISH of an id still awaiting PUBREL is the same message: do not publish it again (4.3.3).
+            if ((State.AwaitingRelease.Contains(packetId) && !State.Publishing.ContainsKey(packetId)) || RoutesId(messages, routed, packetId))
+            {
+                reasons[i] = (byte)ReasonCode.Success;
+                continue;
+            }
+
+            // The id is stored before routing: if this silo dies mid-way, the resend goes out under the same id and
+            // sessions that already took the message drop the copy.
+            if (!State.Publishing.TryGetValue(packetId, out var exactlyOnceId))
+            {
+                exactlyOnceId = Random.Shared.NextInt64(1, long.MaxValue);
+                State.Publishing[packetId] = exactlyOnceId;
+                assigned = true;
+            }
+
+            routed.Add(i);
+            toRoute.Add(messages[i].Message with { ExactlyOnceId = exactlyOnceId });
         }
 
-        // The id is stored before routing: if this silo dies mid-way, the resend goes out under the same id and
-        // sessions that already took the message drop the copy.
-        if (!State.Publishing.TryGetValue(packetId, out var exactlyOnceId))
+        if (assigned)
         {
-            exactlyOnceId = Random.Shared.NextInt64(1, long.MaxValue);
-            State.Publishing[packetId] = exactlyOnceId;
             await SaveAsync();
         }
 
-        var matched = await (_topicGrains ??= new LastTopicGrain(GrainFactory)).Of(message.Topic).Publish([message with { ExactlyOnceId = exactlyOnceId }]);
-        State.Publishing.Remove(packetId);
-        State.AwaitingRelease.Add(packetId);
+        var matched = await RouteAsync(toRoute);
+        for (var k = 0; k < routed.Count; k++)
+        {
+            var packetId = messages[routed[k]].PacketId;
+            State.Publishing.Remove(packetId);
+            State.AwaitingRelease.Add(packetId);
+            reasons[routed[k]] = matched[k] == 0 ? (byte)ReasonCode.NoMatchingSubscribers : (byte)ReasonCode.Success;
+        }
 
         // Written with the next write: until then a resend after a crash is published again, and recognised.
         _ = SaveAsync();
-        return matched == 0 ? (byte)ReasonCode.NoMatchingSubscribers : (byte)ReasonCode.Success;
+        return reasons;
     }
 
-    public async Task<byte> Release(long connectionId, ushort packetId)
+    /// <summary>Whether this call already routes <paramref name="packetId"/> (a client that resent it at once).</summary>
+    private static bool RoutesId(ExactlyOncePublish[] messages, List<int> routed, ushort packetId)
     {
-        if (!State.AwaitingRelease.Remove(packetId) & !State.Publishing.Remove(packetId))
+        foreach (var i in routed)
         {
-            return (byte)ReasonCode.PacketIdentifierNotFound;
+            if (messages[i].PacketId == packetId)
+            {
+                return true;
+            }
         }
 
-        await SaveAsync();
-        return (byte)ReasonCode.Success;
+        return false;
+    }
+
+    /// <summary>
+    /// Publishes the messages, one call per topic grain, in order per topic; returns how many subscriptions matched
+    /// each. A client mostly publishes to one topic, so that case takes no grouping.
+    /// </summary>
+    private async Task<int[]> RouteAsync(List<MqttMessage> messages)
+    {
+        var matched = new int[messages.Count];
+        if (messages.Count == 0)
+        {
+            return matched;
+        }
+
+        var topics = _topicGrains ??= new LastTopicGrain(GrainFactory);
+        var topic = messages[0].Topic;
+        if (messages.TrueForAll(m => string.Equals(m.Topic, topic, StringComparison.Ordinal)))
+        {
+            Array.Fill(matched, await topics.Of(topic).Publish([.. messages]));
+            return matched;
+        }
+
+        var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (!byTopic.TryGetValue(messages[i].Topic, out var indexes))
+            {
+                byTopic[messages[i].Topic] = indexes = [];
+            }
+
+            indexes.Add(i);
+        }
+
+        await Task.WhenAll(byTopic.Select(async group =>
+        {
+            var count = await GrainFactory.GetGrain<ITopicGrain>(group.Key).Publish([.. group.Value.Select(i => messages[i])]);
+            foreach (var i in group.Value)
+            {
+                matched[i] = count;
+            }
+        }));
+        return matched;
+    }
+
+    public async Task<byte[]> Release(long connectionId, ushort[] packetIds)
+    {
+        var reasons = new byte[packetIds.Length];
+        var released = false;
+        for (var i = 0; i < packetIds.Length; i++)
+        {
+            if (!State.AwaitingRelease.Remove(packetIds[i]) & !State.Publishing.Remove(packetIds[i]))
+            {
+                reasons[i] = (byte)ReasonCode.PacketIdentifierNotFound;
+            }
+            else
+            {
+                released = true;
+            }
+        }
+
+        if (released)
+        {
+            await SaveAsync();
+        }
+
+        return reasons;
     }
 
     /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>

@@ -91,4 +91,68 @@ public sealed class QosDeliveryTests(BrokerFixture fixture)
         var received = await subscriber.ReceiveUntilAsync(marker);
         Assert.Equal(["once"], received.Select(m => m.Text()));
     }
+
+    [Fact]
+    public async Task QoS_2_packets_sent_together_are_each_published_once_and_answered_in_the_order_they_came()
+    {
+        var topic = $"exactly-once/{Guid.NewGuid():N}";
+        await using var subscriber = await TestClient.ConnectAsync(_port, "sub-" + Guid.NewGuid().ToString("N"));
+        await subscriber.SubscribeAsync(topic + "/#", MqttQualityOfServiceLevel.ExactlyOnce);
+
+        await using var raw = await RawMqttClient.OpenAsync(_port);
+        await raw.ConnectAsync(new Wire.ConnectPacket { ClientId = "raw-" + Guid.NewGuid().ToString("N"), KeepAliveSeconds = 60, ProtocolVersion = Wire.MqttProtocolVersion.V500 });
+        Wire.PublishPacket Publish(string subtopic, string text, Wire.QualityOfService qos, ushort packetId, bool dup = false) => new()
+        {
+            Topic = $"{topic}/{subtopic}",
+            Payload = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes(text)),
+            Qos = qos,
+            PacketId = packetId,
+            Dup = dup,
+        };
+
+        // One write: QoS 2 to two topics, a resend of the first before its PUBREL, a QoS 1 message between, PUBRELs
+        // mixed with PUBLISH packets, and a PUBREL for an id the broker never saw.
+        var exactlyOnce = Wire.QualityOfService.ExactlyOnce;
+        await raw.SendAsync(w =>
+        {
+            Wire.MqttEncoder.WritePublish(w, Publish("a", "a1", exactlyOnce, 1), raw.Version);
+            Wire.MqttEncoder.WritePublish(w, Publish("b", "b1", exactlyOnce, 2), raw.Version);
+            Wire.MqttEncoder.WritePublish(w, Publish("a", "a1", exactlyOnce, 1, dup: true), raw.Version);
+            Wire.MqttEncoder.WritePublish(w, Publish("a", "a2", Wire.QualityOfService.AtLeastOnce, 3), raw.Version);
+            Wire.MqttEncoder.WriteAck(w, new Wire.PacketIdAck(Wire.PacketType.PubRel, 1), raw.Version);
+            Wire.MqttEncoder.WritePublish(w, Publish("a", "a3", exactlyOnce, 4), raw.Version);
+            Wire.MqttEncoder.WritePublish(w, Publish("a", "a3", exactlyOnce, 4, dup: true), raw.Version);
+            Wire.MqttEncoder.WriteAck(w, new Wire.PacketIdAck(Wire.PacketType.PubRel, 2), raw.Version);
+            Wire.MqttEncoder.WriteAck(w, new Wire.PacketIdAck(Wire.PacketType.PubRel, 4), raw.Version);
+            Wire.MqttEncoder.WriteAck(w, new Wire.PacketIdAck(Wire.PacketType.PubRel, 9), raw.Version);
+        });
+
+        var answers = new List<(Wire.PacketType, ushort, Wire.ReasonCode)>();
+        for (var i = 0; i < 9; i++)
+        {
+            var ack = Wire.MqttDecoder.DecodeAck((await raw.ReadFrameAsync()).Frame, raw.Version);
+            answers.Add((ack.Type, ack.PacketId, ack.ReasonCode));
+        }
+
+        Assert.Equal(
+        [
+            (Wire.PacketType.PubRec, 1, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubRec, 2, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubRec, 1, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubAck, 3, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubComp, 1, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubRec, 4, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubRec, 4, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubComp, 2, Wire.ReasonCode.Success),
+            (Wire.PacketType.PubComp, 4, Wire.ReasonCode.Success),
+        ], answers);
+        var unknown = Wire.MqttDecoder.DecodeAck((await raw.ReadFrameAsync()).Frame, raw.Version);
+        Assert.Equal((Wire.PacketType.PubComp, (ushort)9, Wire.ReasonCode.PacketIdentifierNotFound), (unknown.Type, unknown.PacketId, unknown.ReasonCode));
+
+        var marker = topic + "/marker";
+        await subscriber.PublishAsync(marker, "end");
+        var received = await subscriber.ReceiveUntilAsync(marker);
+        Assert.Equal(["a1", "a2", "a3"], received.Where(m => m.Topic == topic + "/a").Select(m => m.Text()));
+        Assert.Equal(["b1"], received.Where(m => m.Topic == topic + "/b").Select(m => m.Text()));
+    }
 }
