@@ -212,6 +212,46 @@ public sealed class ClientLimitTests(LimitedBrokerFixture fixture) : IDisposable
         await BrokerChecks.AssertServesOthersAsync(_port);
     }
 
+    [Theory]
+    [InlineData(MqttProtocolVersion.V500)]
+    [InlineData(MqttProtocolVersion.V311)]
+    public async Task QoS_2_messages_sent_together_beyond_the_receive_maximum_disconnect_the_client(MqttProtocolVersion version)
+    {
+        await using var client = await ConnectAsync(version, "inflight-run");
+        var topic = $"inflight/{Guid.NewGuid():N}";
+
+        // One more than allowed, all in one write, without waiting for any PUBREC.
+        await client.SendAsync(w =>
+        {
+            for (ushort i = 1; i <= LimitedBrokerFixture.ReceiveMaximum + 1; i++)
+            {
+                MqttEncoder.WritePublish(w, new PublishPacket
+                {
+                    Topic = topic,
+                    Payload = new System.Buffers.ReadOnlySequence<byte>([1]),
+                    Qos = QualityOfService.ExactlyOnce,
+                    PacketId = i,
+                }, version);
+            }
+        });
+
+        var frames = await client.ReadUntilClosedAsync();
+        var acknowledged = frames.Where(f => f.Type == PacketType.PubRec).Select(f => MqttDecoder.DecodeAck(f.Frame, version).PacketId).ToList();
+        Assert.DoesNotContain((ushort)(LimitedBrokerFixture.ReceiveMaximum + 1), acknowledged);
+        if (version == MqttProtocolVersion.V500)
+        {
+            Assert.Equal(ReasonCode.ReceiveMaximumExceeded, MqttDecoder.DecodeDisconnect(frames[^1].Frame, version).ReasonCode);
+            Assert.Equal(frames.Count - 1, acknowledged.Count);
+        }
+        else
+        {
+            Assert.Equal(frames.Count, acknowledged.Count);
+        }
+
+        await _hits.WaitForAsync(LimitNames.Inflight);
+        await BrokerChecks.AssertServesOthersAsync(_port);
+    }
+
     [Fact]
     public async Task A_subscriber_that_stops_reading_is_disconnected_when_its_queue_passes_the_message_bound()
     {
