@@ -197,28 +197,7 @@ public sealed partial class MqttConnection
     private async Task<int[]> RouteBatchAsync(List<MqttMessage> batch)
     {
         var matched = new int[batch.Count];
-        var topic = batch[0].Topic;
-        List<List<int>> groups;
-        if (batch.TrueForAll(m => m.Topic == topic))
-        {
-            groups = [[.. Enumerable.Range(0, batch.Count)]];
-        }
-        else
-        {
-            var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (!byTopic.TryGetValue(batch[i].Topic, out var indexes))
-                {
-                    byTopic[batch[i].Topic] = indexes = [];
-                }
-
-                indexes.Add(i);
-            }
-
-            groups = [.. byTopic.Values];
-        }
-
+        var groups = TopicGroups.Of(batch);
         var started = Environment.TickCount64;
         RetryState? retry = null;
         while (true)

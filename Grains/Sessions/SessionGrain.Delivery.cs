@@ -282,7 +282,7 @@ public sealed partial class SessionGrain
 
     /// <summary>
     /// Publishes the messages, one call per topic grain, in order per topic; returns how many subscriptions matched
-    /// each. A client mostly publishes to one topic, so that case takes no grouping.
+    /// each.
     /// </summary>
     private async Task<int[]> RouteAsync(List<MqttMessage> messages)
     {
@@ -293,28 +293,10 @@ public sealed partial class SessionGrain
         }
 
         var topics = _topicGrains ??= new LastTopicGrain(GrainFactory);
-        var topic = messages[0].Topic;
-        if (messages.TrueForAll(m => string.Equals(m.Topic, topic, StringComparison.Ordinal)))
+        await Task.WhenAll(TopicGroups.Of(messages).Select(async group =>
         {
-            Array.Fill(matched, await topics.Of(topic).Publish([.. messages]));
-            return matched;
-        }
-
-        var byTopic = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var i = 0; i < messages.Count; i++)
-        {
-            if (!byTopic.TryGetValue(messages[i].Topic, out var indexes))
-            {
-                byTopic[messages[i].Topic] = indexes = [];
-            }
-
-            indexes.Add(i);
-        }
-
-        await Task.WhenAll(byTopic.Select(async group =>
-        {
-            var count = await GrainFactory.GetGrain<ITopicGrain>(group.Key).Publish([.. group.Value.Select(i => messages[i])]);
-            foreach (var i in group.Value)
+            var count = await topics.Of(messages[group[0]].Topic).Publish([.. group.Select(i => messages[i])]);
+            foreach (var i in group)
             {
                 matched[i] = count;
             }
