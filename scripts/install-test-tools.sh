@@ -2,7 +2,8 @@
 # Installs what the tests use besides the .NET SDK, when it is missing:
 # mosquitto_pub/mosquitto_sub and Python paho-mqtt (Debian packages) for the interoperability tests, chromium
 # (Debian package) for the dashboard's headless-browser test, and Azurite
-# (npm) for the storage and fault tests, and the Bicep CLI (NuGet) for the infra/ tests.
+# (npm) for the storage and fault tests, MQTT.js (npm) for the interoperability tests, and the Bicep CLI (NuGet) for
+# the infra/ tests.
 set -euo pipefail
 
 need_apt=()
@@ -27,6 +28,17 @@ if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azu
   echo "Installing azurite@$azurite_version into $azurite_dir"
   mkdir -p "$azurite_dir"
   npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
+fi
+
+# MQTT.js (the npm package mqtt) for the interoperability tests, into the git-ignored .tools/mqttjs; the tests run
+# Tests/Interop/mqttjs_client.js with NODE_PATH=.tools/mqttjs/node_modules.
+mqttjs_version=5.16.0
+mqttjs_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/mqttjs"
+if ! grep -qs "\"version\": \"$mqttjs_version\"" "$mqttjs_dir/node_modules/mqtt/package.json"; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is needed to install MQTT.js (Debian package npm)" >&2; exit 1; }
+  echo "Installing mqtt@$mqttjs_version (MQTT.js) into $mqttjs_dir"
+  mkdir -p "$mqttjs_dir"
+  npm install --prefix "$mqttjs_dir" --no-audit --no-fund --loglevel=error "mqtt@$mqttjs_version" >/dev/null
 fi
 
 # The Bicep CLI for the infra/ tests (bicep build, bicep lint): a native binary shipped in the NuGet package
