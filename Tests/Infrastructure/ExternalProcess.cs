@@ -9,6 +9,7 @@ public sealed class ExternalProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly List<string> _all = [];
+    private int _streamsOpen = 2;
 
     private ExternalProcess(Process process)
     {
@@ -76,6 +77,12 @@ public sealed class ExternalProcess : IAsyncDisposable
     {
         if (line is null)
         {
+            // Standard output and standard error both ended: the process is gone, no line will follow.
+            if (Interlocked.Decrement(ref _streamsOpen) == 0)
+            {
+                _lines.Writer.TryComplete();
+            }
+
             return;
         }
 
@@ -105,6 +112,12 @@ public sealed class ExternalProcess : IAsyncDisposable
         catch (OperationCanceledException)
         {
             throw new TimeoutException($"'{_process.StartInfo.FileName}' printed no line with '{text}' within {timeout.TotalSeconds} s. Output:\n{Output}");
+        }
+        catch (ChannelClosedException)
+        {
+            // It ended without printing it: say so now rather than when the timeout is up.
+            await _process.WaitForExitAsync(cts.Token);
+            throw new InvalidOperationException($"'{_process.StartInfo.FileName}' exited with code {_process.ExitCode} without printing a line with '{text}'. Output:\n{Output}");
         }
     }
 

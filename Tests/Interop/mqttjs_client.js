@@ -38,7 +38,9 @@ const client = mqtt.connect(args.url, {
   reconnectPeriod: 0,
   connectTimeout: 10_000,
 });
+let finished = false;
 client.on('error', (e) => fail(3, `error: ${e.message}`));
+client.on('close', () => finished || fail(5, 'connection closed'));
 setTimeout(() => fail(2, 'timed out'), Number(args.timeout) * 1000).unref();
 
 client.on('connect', async () => {
@@ -49,6 +51,7 @@ client.on('connect', async () => {
       const user = p.userProperties?.k ?? '';
       console.log([payload.toString(), topic, packet.qos, packet.retain, user, p.contentType ?? ''].join('|'));
       if (++received >= count) {
+        finished = true;
         client.end(false, () => process.exit(0));
       }
     });
@@ -64,5 +67,6 @@ client.on('connect', async () => {
     const properties = version === 5 ? { userProperties: { k: `v${i}` }, contentType: 'text/plain' } : undefined;
     await client.publishAsync(args.topic, args.payload ?? `msg-${i}`, { qos, retain: args.retain, properties });
   }
+  finished = true;
   client.end(false, () => process.exit(0));
 });
