@@ -19,27 +19,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# Azurite (the local Azure Storage) for the storage and fault tests, into the git-ignored .tools/azurite.
-# Tests start it themselves (node .tools/azurite/node_modules/azurite/dist/src/azurite.js) on free ports.
-azurite_version=3.37.0
-azurite_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/azurite"
-if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json"; then
-  command -v npm >/dev/null 2>&1 || { echo "npm is needed to install Azurite (Debian package npm)" >&2; exit 1; }
-  echo "Installing azurite@$azurite_version into $azurite_dir"
-  mkdir -p "$azurite_dir"
-  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
-fi
+# npm_tool PACKAGE VERSION DIR: installs the npm package at that version into .tools/DIR (git-ignored), unless there.
+tools_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools"
+npm_tool() {
+  local package=$1 version=$2 dir="$tools_dir/$3"
+  if ! grep -qs "\"version\": \"$version\"" "$dir/node_modules/$package/package.json"; then
+    command -v npm >/dev/null 2>&1 || { echo "npm is needed to install $package (Debian package npm)" >&2; exit 1; }
+    echo "Installing $package@$version into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$package@$version" >/dev/null
+  fi
+}
 
-# MQTT.js (the npm package mqtt) for the interoperability tests, into the git-ignored .tools/mqttjs; the tests run
-# Tests/Interop/mqttjs_client.js with NODE_PATH=.tools/mqttjs/node_modules.
-mqttjs_version=5.16.0
-mqttjs_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/mqttjs"
-if ! grep -qs "\"version\": \"$mqttjs_version\"" "$mqttjs_dir/node_modules/mqtt/package.json"; then
-  command -v npm >/dev/null 2>&1 || { echo "npm is needed to install MQTT.js (Debian package npm)" >&2; exit 1; }
-  echo "Installing mqtt@$mqttjs_version (MQTT.js) into $mqttjs_dir"
-  mkdir -p "$mqttjs_dir"
-  npm install --prefix "$mqttjs_dir" --no-audit --no-fund --loglevel=error "mqtt@$mqttjs_version" >/dev/null
-fi
+# Azurite (the local Azure Storage) for the storage and fault tests. Tests start it themselves
+# (node .tools/azurite/node_modules/azurite/dist/src/azurite.js) on free ports.
+npm_tool azurite 3.37.0 azurite
+
+# MQTT.js (the npm package mqtt) for the interoperability tests, which run Tests/Interop/mqttjs_client.js with
+# NODE_PATH=.tools/mqttjs/node_modules.
+npm_tool mqtt 5.16.0 mqttjs
 
 # The Bicep CLI for the infra/ tests (bicep build, bicep lint): a native binary shipped in the NuGet package
 # Azure.Bicep.CommandLine.linux-x64, which tools/BicepCli downloads into the NuGet global packages folder.
