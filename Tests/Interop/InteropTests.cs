@@ -6,7 +6,7 @@ namespace OrleansMqtt.Tests.Interop;
 [Collection(BrokerCollection.Name)]
 public sealed class InteropTests(BrokerFixture fixture)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Patience = MosquittoClients.Patience;
     private readonly string _port = fixture.Broker.Port.ToString();
 
     public static TheoryData<int, string> QosAndVersion => new()
@@ -77,26 +77,11 @@ public sealed class InteropTests(BrokerFixture fixture)
         Assert.Equal($"1 {topic} on", sub.Output.Trim());
     }
 
-    private async Task<ExternalProcess> StartMosquittoSubAsync(string topic, int qos, string version, int count)
-    {
-        // -d prints the packets, so the test knows when SUBACK arrived; stdbuf makes it print them as they happen.
-        var sub = ExternalProcess.Start("stdbuf", ["-oL", "mosquitto_sub","-h", "127.0.0.1", "-p", _port, "-V", version, "-t", topic, "-q", qos.ToString(), "-C", count.ToString(), "-d", "-i", "sub-" + Guid.NewGuid().ToString("N")[..16]]);
-        await sub.WaitForLineAsync("SUBACK", Patience);
-        return sub;
-    }
+    private Task<ExternalProcess> StartMosquittoSubAsync(string topic, int qos, string version, int count) =>
+        MosquittoClients.StartSubAsync(fixture.Broker.Port, topic, qos, version, count);
 
-    private async Task MosquittoPubAsync(string topic, int qos, string version, string[] messages, bool retain = false)
-    {
-        // -l sends each line of standard input as one message, over one connection and in order.
-        List<string> args = ["-h", "127.0.0.1", "-p", _port, "-V", version, "-t", topic, "-q", qos.ToString(), "-l"];
-        if (retain)
-        {
-            args.Add("-r");
-        }
-
-        await using var pub = ExternalProcess.Start("mosquitto_pub", args, standardInput: string.Join('\n', messages) + "\n");
-        Assert.Equal(0, await pub.WaitForExitAsync(Patience));
-    }
+    private Task MosquittoPubAsync(string topic, int qos, string version, string[] messages, bool retain = false) =>
+        MosquittoClients.PublishAsync(fixture.Broker.Port, topic, qos, version, messages, retain);
 
     private ExternalProcess StartPaho(string mode, string topic, int qos, string version, int count) =>
         ExternalProcess.Start("/usr/bin/python3", [
@@ -104,8 +89,5 @@ public sealed class InteropTests(BrokerFixture fixture)
             "--port", _port, "--topic", topic, "--qos", qos.ToString(), "--count", count.ToString(),
             "--version", version == "mqttv5" ? "5" : "4", "--client-id", mode + "-" + Guid.NewGuid().ToString("N")[..16]]);
 
-    /// <summary>The payload lines of a client's output, without its debug and status lines.</summary>
-    private static string[] Messages(string output, string exclude) =>
-        [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(l => !l.StartsWith(exclude, StringComparison.Ordinal) && !l.StartsWith("Subscribed (", StringComparison.Ordinal))];
+    private static string[] Messages(string output, string exclude) => MosquittoClients.Messages(output, exclude);
 }

@@ -8,7 +8,7 @@ namespace OrleansMqtt.Tests.Interop;
 /// </summary>
 public sealed class MqttJsTests(MqttJsTests.Fixture fixture) : IClassFixture<MqttJsTests.Fixture>
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Patience = MosquittoClients.Patience;
 
     /// <summary>The mqtt package scripts/install-test-tools.sh installs.</summary>
     private static readonly string Modules = Path.Combine(BrokerProcess.RepositoryRoot, ".tools", "mqttjs", "node_modules");
@@ -58,10 +58,7 @@ public sealed class MqttJsTests(MqttJsTests.Fixture fixture) : IClassFixture<Mqt
     {
         var topic = $"interop/js/{Guid.NewGuid():N}";
         await using var sub = await StartSubscriberAsync("ws", topic, 2, version, count: 3);
-        await using var pub = ExternalProcess.Start("mosquitto_pub", [
-            "-h", "127.0.0.1", "-p", fixture.Broker.Port.ToString(), "-V", version == 5 ? "mqttv5" : "mqttv311",
-            "-t", topic, "-q", "2", "-l"], standardInput: "one\ntwo\nthree\n");
-        Assert.Equal(0, await pub.WaitForExitAsync(Patience));
+        await MosquittoClients.PublishAsync(fixture.Broker.Port, topic, 2, MosquittoClients.Version(version), ["one", "two", "three"]);
 
         Assert.True(await sub.WaitForExitAsync(Patience) == 0, sub.Describe());
         Assert.Equal(["one", "two", "three"], Messages(sub.Output).Select(l => l.Split('|')[0]));
@@ -73,16 +70,12 @@ public sealed class MqttJsTests(MqttJsTests.Fixture fixture) : IClassFixture<Mqt
     public async Task MqttJs_over_WebSocket_to_mosquitto_sub(int version)
     {
         var topic = $"interop/js/{Guid.NewGuid():N}";
-        await using var sub = ExternalProcess.Start("stdbuf", [
-            "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", fixture.Broker.Port.ToString(), "-V", version == 5 ? "mqttv5" : "mqttv311",
-            "-t", topic, "-q", "2", "-C", "3", "-d", "-i", "sub-" + Guid.NewGuid().ToString("N")[..16]]);
-        await sub.WaitForLineAsync("SUBACK", Patience);
+        await using var sub = await MosquittoClients.StartSubAsync(fixture.Broker.Port, topic, 2, MosquittoClients.Version(version), count: 3);
         await using var pub = StartMqttJs("ws", "pub", topic, 2, version, count: 3);
         Assert.Equal(0, await pub.WaitForExitAsync(Patience));
 
         Assert.True(await sub.WaitForExitAsync(Patience) == 0, sub.Describe());
-        Assert.Equal(["msg-0", "msg-1", "msg-2"], sub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(l => !l.StartsWith("Client ", StringComparison.Ordinal) && !l.StartsWith("Subscribed (", StringComparison.Ordinal)));
+        Assert.Equal(["msg-0", "msg-1", "msg-2"], MosquittoClients.Messages(sub.Output));
     }
 
     [Fact]
