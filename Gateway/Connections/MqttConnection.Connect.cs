@@ -132,7 +132,7 @@ public sealed partial class MqttConnection
         _requestProblemInformation = connect.RequestProblemInformation;
         _clientMaximumPacketSize = connect.MaximumPacketSize;
         WillSpec? will = connect.Will is { } w ? new WillSpec(MessageMapping.ToMessage(w, clientId), w.Properties?.WillDelayInterval ?? 0) : null;
-        _session = _grains.GetGrain<ISessionGrain>(clientId);
+        _session = _grains.Reference<ISessionGrain>(clientId);
 
         ConnectResult result;
         try

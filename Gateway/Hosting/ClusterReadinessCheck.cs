@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OrleansMqtt.Grains;
 
 namespace OrleansMqtt.Gateway;
 
@@ -20,7 +21,7 @@ public sealed class ClusterReadinessCheck(IServiceProvider services) : IHealthCh
             var grains = services.GetRequiredService<IGrainFactory>();
             // The grain call itself takes no token; WaitAsync bounds the wait.
 #pragma warning disable CA2016
-            var call = grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            var call = grains.Reference<IManagementGrain>(0).GetHosts(onlyActive: true);
 #pragma warning restore CA2016
             var hosts = await call.WaitAsync(Timeout, cancellationToken);
             return hosts.Count > 0

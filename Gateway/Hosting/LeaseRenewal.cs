@@ -14,7 +14,7 @@ public sealed class LeaseRenewal(IGrainFactory grains, GatewayEndpoint endpoint,
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var lease = grains.GetGrain<IGatewayLeaseGrain>(endpoint.GatewayId);
+        var lease = grains.Reference<IGatewayLeaseGrain>(endpoint.GatewayId);
         var failures = 0;
         using var timer = new PeriodicTimer(options.Value.RenewInterval);
         try

@@ -33,7 +33,7 @@ public sealed class SessionHostWatch(IGrainFactory grains, ConnectionRegistry re
                 {
                     // The grain call itself takes no token; WaitAsync bounds the wait.
 #pragma warning disable CA2016
-                    var call = grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false);
+                    var call = grains.Reference<IManagementGrain>(0).GetHosts(onlyActive: false);
 #pragma warning restore CA2016
                     var statuses = await call.WaitAsync(options.Value.Duration, stoppingToken);
                     foreach (var host in registry.SessionHosts)

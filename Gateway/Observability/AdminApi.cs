@@ -74,7 +74,7 @@ public static class AdminApi
     {
         var size = Math.Clamp(limit ?? 100, 1, MaxPageSize);
         var pages = await Task.WhenAll(Enumerable.Range(0, SessionDirectory.Partitions)
-            .Select(p => grains.GetGrain<ISessionDirectoryGrain>(p).Search(string.IsNullOrEmpty(search) ? null : search, connected, after, size + 1)));
+            .Select(p => grains.Reference<ISessionDirectoryGrain>(p).Search(string.IsNullOrEmpty(search) ? null : search, connected, after, size + 1)));
         var all = pages.SelectMany(p => p).OrderBy(e => e.ClientId, StringComparer.Ordinal).Take(size + 1).ToList();
         var more = all.Count > size;
         var page = all.Take(size).Select(e => new ClientSummary(e.ClientId, e.Connected, e.GatewayId, e.Persistent, e.Subscriptions, e.UpdatedUtc)).ToArray();
@@ -83,7 +83,7 @@ public static class AdminApi
 
     private static async Task<Results<Ok<SessionDetails>, NotFound>> GetSession(IGrainFactory grains, string clientId)
     {
-        var info = await grains.GetGrain<ISessionGrain>(clientId).GetInfo();
+        var info = await grains.Reference<ISessionGrain>(clientId).GetInfo();
         if (!info.Exists && !info.Connected)
         {
             return TypedResults.NotFound();
@@ -93,10 +93,10 @@ public static class AdminApi
     }
 
     private static async Task<Results<NoContent, NotFound>> DisconnectClient(IGrainFactory grains, string clientId) =>
-        await grains.GetGrain<ISessionGrain>(clientId).CloseConnection() ? TypedResults.NoContent() : TypedResults.NotFound();
+        await grains.Reference<ISessionGrain>(clientId).CloseConnection() ? TypedResults.NoContent() : TypedResults.NotFound();
 
     private static async Task<Results<NoContent, NotFound>> DeleteSession(IGrainFactory grains, string clientId) =>
-        await grains.GetGrain<ISessionGrain>(clientId).Delete() ? TypedResults.NoContent() : TypedResults.NotFound();
+        await grains.Reference<ISessionGrain>(clientId).Delete() ? TypedResults.NoContent() : TypedResults.NotFound();
 
     private static async Task<Results<Ok<PublishResult>, ValidationProblem>> Publish(IGrainFactory grains, PublishRequest request)
     {
@@ -127,14 +127,14 @@ public static class AdminApi
         }
 
         var message = new MqttMessage(request.Topic!, payload, (byte)request.Qos, request.Retain, PublisherId: "$admin", PublishedAtTicks: DateTime.UtcNow.Ticks);
-        var matched = await grains.GetGrain<ITopicGrain>(request.Topic!).Publish([message]);
+        var matched = await grains.Reference<ITopicGrain>(request.Topic!).Publish([message]);
         return TypedResults.Ok(new PublishResult(matched));
     }
 
     private static async Task<Ok<RetainedPage>> ListRetained(IGrainFactory grains, string? prefix, string? after, int? limit)
     {
         var size = Math.Clamp(limit ?? 100, 1, MaxPageSize);
-        var partitions = (await grains.GetGrain<IRetainedPartitionsGrain>(0).List()).Order(StringComparer.Ordinal).ToList();
+        var partitions = (await grains.Reference<IRetainedPartitionsGrain>(0).List()).Order(StringComparer.Ordinal).ToList();
         var found = new List<RetainedEntry>();
         foreach (var partition in partitions)
         {
@@ -144,7 +144,7 @@ public static class AdminApi
                 continue;
             }
 
-            found.AddRange(await grains.GetGrain<IRetainedIndexAdmin>(partition).ListRetained(string.IsNullOrEmpty(prefix) ? null : prefix, after, size + 1 - found.Count));
+            found.AddRange(await grains.Reference<IRetainedIndexAdmin>(partition).ListRetained(string.IsNullOrEmpty(prefix) ? null : prefix, after, size + 1 - found.Count));
             if (found.Count > size)
             {
                 break;
@@ -157,7 +157,7 @@ public static class AdminApi
 
     private static async Task<Results<NoContent, NotFound>> DeleteRetained(IGrainFactory grains, string topic)
     {
-        var grain = grains.GetGrain<ITopicGrain>(topic);
+        var grain = grains.Reference<ITopicGrain>(topic);
         if (await grain.GetRetained() is null)
         {
             return TypedResults.NotFound();
@@ -170,7 +170,7 @@ public static class AdminApi
 
     private static async Task<Ok<ClusterMembers>> GetCluster(IGrainFactory grains)
     {
-        var management = grains.GetGrain<IManagementGrain>(0);
+        var management = grains.Reference<IManagementGrain>(0);
         var hosts = await management.GetHosts(onlyActive: true);
         var addresses = hosts.Keys.ToArray();
         var runtime = await management.GetRuntimeStatistics(addresses);
@@ -182,16 +182,16 @@ public static class AdminApi
             grainStats.Where(g => g.SiloAddress.Equals(address) && g.GrainType.Contains(SessionGrainName, StringComparison.OrdinalIgnoreCase)).Sum(g => g.ActivationCount),
             runtime[i].EnvironmentStatistics.FilteredCpuUsagePercentage,
             runtime[i].EnvironmentStatistics.FilteredMemoryUsageBytes)).ToArray();
-        var stats = await grains.GetGrain<IClusterStatsGrain>(0).GetStats();
+        var stats = await grains.Reference<IClusterStatsGrain>(0).GetStats();
         return TypedResults.Ok(new ClusterMembers(silos, stats.Gateways));
     }
 
-    private static async Task<Ok<ClusterStats>> GetStats(IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IClusterStatsGrain>(0).GetStats());
+    private static async Task<Ok<ClusterStats>> GetStats(IGrainFactory grains) => TypedResults.Ok(await grains.Reference<IClusterStatsGrain>(0).GetStats());
 
     private static async Task<Ok<TraceInfo>> StartTrace(IGrainFactory grains, GatewayEndpoint endpoint, string clientId, double? minutes)
     {
         var until = DateTime.UtcNow.AddMinutes(Math.Clamp(minutes ?? 10, 0.1, 24 * 60));
-        await grains.GetGrain<IClusterStatsGrain>(0).Trace(clientId, until);
+        await grains.Reference<IClusterStatsGrain>(0).Trace(clientId, until);
 
         // At once on this gateway; the others learn of it with their next report.
         endpoint.Traces.Add(clientId, until);

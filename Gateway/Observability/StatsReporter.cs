@@ -12,7 +12,7 @@ public sealed class StatsReporter(IGrainFactory grains, GatewayEndpoint endpoint
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var stats = grains.GetGrain<IClusterStatsGrain>(0);
+        var stats = grains.Reference<IClusterStatsGrain>(0);
         using var timer = new PeriodicTimer(options.Value.ReportInterval);
         var failed = false;
         try

@@ -53,5 +53,5 @@ public static class SessionDirectory
         return (int)(hash % Partitions);
     }
 
-    public static ISessionDirectoryGrain For(IGrainFactory grains, string clientId) => grains.GetGrain<ISessionDirectoryGrain>(PartitionOf(clientId));
+    public static ISessionDirectoryGrain For(IGrainFactory grains, string clientId) => grains.Reference<ISessionDirectoryGrain>(PartitionOf(clientId));
 }

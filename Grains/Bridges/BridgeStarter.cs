@@ -24,8 +24,8 @@ public sealed class BridgeStarter(IGrainFactory grains, IOptions<BridgeOptions> 
         {
             try
             {
-                await Task.WhenAll(outbound.Select(q => grains.GetGrain<IOutboundBridgeGrain>(q).Start())
-                    .Concat(inbound.Select(q => grains.GetGrain<IInboundBridgeGrain>(q).Start())));
+                await Task.WhenAll(outbound.Select(q => grains.Reference<IOutboundBridgeGrain>(q).Start())
+                    .Concat(inbound.Select(q => grains.Reference<IInboundBridgeGrain>(q).Start())));
                 if (!started)
                 {
                     logger.LogInformation("Bridges started: {Outbound} outbound and {Inbound} inbound queues", outbound.Length, inbound.Length);

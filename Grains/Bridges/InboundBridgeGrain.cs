@@ -164,7 +164,7 @@ public sealed class InboundBridgeGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<ITopicGrain>(topic).Publish([.. messages.Select(m => m.Message)]);
+            await GrainFactory.Reference<ITopicGrain>(topic).Publish([.. messages.Select(m => m.Message)]);
         }
         catch (Exception ex)
         {

@@ -53,7 +53,7 @@ public sealed class OutboundBridgeGrain(
 
     private string ClientId => BridgeClientIds.Outbound(QueueName);
 
-    private ISessionGrain Session => GrainFactory.GetGrain<ISessionGrain>(ClientId);
+    private ISessionGrain Session => GrainFactory.Reference<ISessionGrain>(ClientId);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -191,7 +191,7 @@ public sealed class OutboundBridgeGrain(
         try
         {
             var connectionId = _connectionId;
-            var expired = await GrainFactory.GetGrain<IGatewayLeaseGrain>(ClientId).Renew(leaseOptions.Value.Duration);
+            var expired = await GrainFactory.Reference<IGatewayLeaseGrain>(ClientId).Renew(leaseOptions.Value.Duration);
             if (expired.Contains(connectionId) && connectionId == _connectionId)
             {
                 logger.LogWarning("Bridge to queue {Queue}: its lease lapsed; connecting again", QueueName);

@@ -205,7 +205,7 @@ public sealed class GatewayLeaseGrain : Grain, IGatewayLeaseGrain, IRemindable
         {
             try
             {
-                await GrainFactory.GetGrain<ISessionGrain>(pair.Value).Disconnect(GatewayId, pair.Key, DisconnectKind.Abnormal, null);
+                await GrainFactory.Reference<ISessionGrain>(pair.Value).Disconnect(GatewayId, pair.Key, DisconnectKind.Abnormal, null);
                 return true;
             }
             catch (Exception ex)

@@ -145,10 +145,10 @@ public sealed class ClusterStatsGrain(IOptions<SysOptions> options, ILogger<Clus
 
     private async Task RefreshSiloFiguresAsync()
     {
-        var counts = await Task.WhenAll(Enumerable.Range(0, SessionDirectory.Partitions).Select(p => GrainFactory.GetGrain<ISessionDirectoryGrain>(p).Count()));
+        var counts = await Task.WhenAll(Enumerable.Range(0, SessionDirectory.Partitions).Select(p => GrainFactory.Reference<ISessionDirectoryGrain>(p).Count()));
         _sessions = new DirectoryCounts(counts.Sum(c => c.Online), counts.Sum(c => c.OfflinePersistent), counts.Sum(c => c.Subscriptions));
-        var partitions = await GrainFactory.GetGrain<IRetainedPartitionsGrain>(0).List();
-        var retained = await Task.WhenAll(partitions.Select(p => GrainFactory.GetGrain<IRetainedIndexAdmin>(p).CountRetained()));
+        var partitions = await GrainFactory.Reference<IRetainedPartitionsGrain>(0).List();
+        var retained = await Task.WhenAll(partitions.Select(p => GrainFactory.Reference<IRetainedIndexAdmin>(p).CountRetained()));
         _retained = retained.Sum();
     }
 
@@ -192,7 +192,7 @@ public sealed class ClusterStatsGrain(IOptions<SysOptions> options, ILogger<Clus
 
         try
         {
-            await Task.WhenAll(changed.Select(m => GrainFactory.GetGrain<ITopicGrain>(m.Topic).Publish([m])));
+            await Task.WhenAll(changed.Select(m => GrainFactory.Reference<ITopicGrain>(m.Topic).Publish([m])));
         }
         catch (Exception ex)
         {

@@ -31,7 +31,7 @@ public sealed partial class RetainedIndexGrain(
         }
 
         await stored.WriteStateAsync();
-        var registry = GrainFactory.GetGrain<IRetainedPartitionsGrain>(0);
+        var registry = GrainFactory.Reference<IRetainedPartitionsGrain>(0);
         if (wasEmpty && messages.Count > 0)
         {
             await registry.Add(Partition);

@@ -64,7 +64,7 @@ internal sealed class RoutingPlan
         }
 
         var targets = builders.Select(b => b.Value.Build(b.Key, grains)).ToArray();
-        return new RoutingPlan(wildcard, targets, [.. shared.Select(s => (s.Key, s.Value.Select(m => new SharedMember(m, grains.GetGrain<ISessionGrain>(m.ClientId))).ToArray()))], matched);
+        return new RoutingPlan(wildcard, targets, [.. shared.Select(s => (s.Key, s.Value.Select(m => new SharedMember(m, grains.Reference<ISessionGrain>(m.ClientId))).ToArray()))], matched);
     }
 
     private static void Collect(Dictionary<string, TargetBuilder> targets, Dictionary<string, List<Subscriber>> shared, string filter, Subscriber subscriber)
@@ -149,7 +149,7 @@ internal sealed class RoutingPlan
         {
             var all = Grant.Of(All)!;
             var remote = Remote.Count == All.Count ? all : Grant.Of(Remote);
-            return new Target(clientId, grains.GetGrain<ISessionGrain>(clientId), all, remote);
+            return new Target(clientId, grains.Reference<ISessionGrain>(clientId), all, remote);
         }
     }
 }

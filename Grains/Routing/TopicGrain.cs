@@ -119,7 +119,7 @@ public sealed class TopicGrain(
         {
             try
             {
-                await GrainFactory.GetGrain<IWildcardIndexGrain>(partition).Forget(TopicName);
+                await GrainFactory.Reference<IWildcardIndexGrain>(partition).Forget(TopicName);
             }
             catch (Exception ex)
             {
@@ -175,7 +175,7 @@ public sealed class TopicGrain(
     private async Task SaveRetainedAsync()
     {
         await stored.WriteStateAsync();
-        await GrainFactory.GetGrain<IRetainedIndexGrain>(Topic.PartitionKey(TopicName)).Set(TopicName, stored.State.Retained);
+        await GrainFactory.Reference<IRetainedIndexGrain>(Topic.PartitionKey(TopicName)).Set(TopicName, stored.State.Retained);
     }
 
     private async Task<WildcardMatch[][]> GetWildcardMatchesAsync()
@@ -203,7 +203,7 @@ public sealed class TopicGrain(
 
     private async Task<CachedMatches> FetchAsync(string partition, DateTime now)
     {
-        var index = GrainFactory.GetGrain<IWildcardIndexGrain>(partition);
+        var index = GrainFactory.Reference<IWildcardIndexGrain>(partition);
         while (true)
         {
             var answer = await index.Match(TopicName);

@@ -116,7 +116,7 @@ public sealed class WildcardIndexGrain(
         {
             if (Topic.Matches(filter, topic))
             {
-                tasks.Add(GrainFactory.GetGrain<ITopicGrain>(topic).WildcardMatchesChanged(Partition, version));
+                tasks.Add(GrainFactory.Reference<ITopicGrain>(topic).WildcardMatchesChanged(Partition, version));
             }
         }
 

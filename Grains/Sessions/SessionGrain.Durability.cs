@@ -52,11 +52,11 @@ public sealed partial class SessionGrain
     /// is persistent or has a will): then the caller awaits it before CONNACK.
     /// </summary>
     private Task AttachAsync(ConnectionRef connection, bool durable) =>
-        GrainFactory.GetGrain<IGatewayLeaseGrain>(connection.GatewayId).Attach(connection.ConnectionId, ClientId, durable);
+        GrainFactory.Reference<IGatewayLeaseGrain>(connection.GatewayId).Attach(connection.ConnectionId, ClientId, durable);
 
     /// <summary>Fire and forget: a stale attachment only costs a Disconnect that this session ignores.</summary>
     private void Detach(ConnectionRef connection) =>
-        _ = GrainFactory.GetGrain<IGatewayLeaseGrain>(connection.GatewayId).Detach(connection.ConnectionId);
+        _ = GrainFactory.Reference<IGatewayLeaseGrain>(connection.GatewayId).Detach(connection.ConnectionId);
 
     /// <summary>How many exactly-once message ids a session remembers to recognise a copy resent after a crash.</summary>
     private const int RecentExactlyOnceLimit = 128;

@@ -80,11 +80,11 @@ public sealed partial class SessionGrain
     {
         if (!Topic.HasWildcard(filter))
         {
-            var retained = await GrainFactory.GetGrain<ITopicGrain>(filter).Subscribe(subscriber);
+            var retained = await GrainFactory.Reference<ITopicGrain>(filter).Subscribe(subscriber);
             return wantsRetained && retained is not null ? [retained] : [];
         }
 
-        await GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Subscribe(filter, subscriber);
+        await GrainFactory.Reference<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Subscribe(filter, subscriber);
         return wantsRetained ? await FindRetainedAsync(filter) : [];
     }
 
@@ -93,8 +93,8 @@ public sealed partial class SessionGrain
     {
         var group = Topic.IsShared(subscription, out var g, out var filter) ? g : null;
         return Topic.HasWildcard(filter)
-            ? GrainFactory.GetGrain<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Unsubscribe(filter, ClientId, group)
-            : GrainFactory.GetGrain<ITopicGrain>(filter).Unsubscribe(ClientId, group);
+            ? GrainFactory.Reference<IWildcardIndexGrain>(Topic.PartitionKey(filter)).Unsubscribe(filter, ClientId, group)
+            : GrainFactory.Reference<ITopicGrain>(filter).Unsubscribe(ClientId, group);
     }
 
     /// <summary>
@@ -106,13 +106,13 @@ public sealed partial class SessionGrain
         var partition = Topic.PartitionKey(filter);
         if (partition != Topic.RootPartition)
         {
-            return await GrainFactory.GetGrain<IRetainedIndexGrain>(partition).Match(filter);
+            return await GrainFactory.Reference<IRetainedIndexGrain>(partition).Match(filter);
         }
 
-        var partitions = await GrainFactory.GetGrain<IRetainedPartitionsGrain>(0).List();
+        var partitions = await GrainFactory.Reference<IRetainedPartitionsGrain>(0).List();
         var answers = await Task.WhenAll(partitions
             .Where(p => !p.StartsWith('$'))
-            .Select(p => GrainFactory.GetGrain<IRetainedIndexGrain>(p).Match(filter)));
+            .Select(p => GrainFactory.Reference<IRetainedIndexGrain>(p).Match(filter)));
         return [.. answers.SelectMany(a => a)];
     }
 }

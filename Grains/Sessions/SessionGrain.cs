@@ -313,7 +313,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             try
             {
-                await GrainFactory.GetGrain<ITopicGrain>(message.Message.Topic).RedeliverShared(message.SharedVia!, message.Message, ClientId);
+                await GrainFactory.Reference<ITopicGrain>(message.Message.Topic).RedeliverShared(message.SharedVia!, message.Message, ClientId);
             }
             catch (Exception ex)
             {
@@ -331,7 +331,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             var message = will.Message.Properties?.MessageExpiryInterval is { } seconds
                 ? will.Message with { ExpiresAtUtc = DateTime.UtcNow.AddSeconds(seconds) }
                 : will.Message;
-            await GrainFactory.GetGrain<ITopicGrain>(message.Topic).Publish([message]);
+            await GrainFactory.Reference<ITopicGrain>(message.Topic).Publish([message]);
         }
         catch (Exception ex)
         {

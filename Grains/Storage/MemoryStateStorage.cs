@@ -67,7 +67,7 @@ public sealed class MemoryStateStorage(IGrainFactory grains, OrleansGrainStorage
     /// <summary>The partition that holds the records of <paramref name="grainId"/>.</summary>
     public static int PartitionOf(GrainId grainId) => (int)(grainId.GetUniformHashCode() % Partitions);
 
-    private IMemoryStateGrain Partition(GrainId grainId) => grains.GetGrain<IMemoryStateGrain>(PartitionOf(grainId));
+    private IMemoryStateGrain Partition(GrainId grainId) => grains.Reference<IMemoryStateGrain>(PartitionOf(grainId));
 
     private static long ETagOf(string? etag) => etag is null ? 0 : long.Parse(etag, CultureInfo.InvariantCulture);
 
