@@ -81,7 +81,7 @@ public sealed record StoredSubscription(
     [property: Id(3)] byte RetainHandling,
     [property: Id(4)] uint? SubscriptionIdentifier);
 
-[GenerateSerializer, Alias("mqtt.InFlightMessage")]
+[GenerateSerializer, SuppressReferenceTracking, Alias("mqtt.InFlightMessage")]
 public sealed class InFlightMessage
 {
     [Id(0)] public ushort PacketId { get; set; }
@@ -91,7 +91,7 @@ public sealed class InFlightMessage
     [Id(2)] public bool Released { get; set; }
 }
 
-[GenerateSerializer, Immutable, Alias("mqtt.QueuedMessage")]
+[GenerateSerializer, Immutable, SuppressReferenceTracking, Alias("mqtt.QueuedMessage")]
 public sealed record QueuedMessage(
     [property: Id(0)] MqttMessage Message,
     [property: Id(1)] byte Qos,
