@@ -49,7 +49,7 @@ public static class SiloHosting
                     o.TableServiceClient = azure.CreateTableServiceClient();
                     o.TableName = "MqttState";
                     o.DeleteStateOnClear = true;
-                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>();
+                    o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
                 }));
                 break;
             case PersistenceKind.AzureBlob:
@@ -60,7 +60,7 @@ public static class SiloHosting
                         : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
                     o.ContainerName = "mqtt-state";
                     o.DeleteStateOnClear = true;
-                    o.GrainStorageSerializer = services.GetRequiredService<OrleansGrainStorageSerializer>();
+                    o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
                 }));
                 break;
             default:
@@ -68,7 +68,7 @@ public static class SiloHosting
                 break;
         }
 
-        silo.Services.TryAddSingleton<OrleansGrainStorageSerializer>();
+        silo.Services.TryAddSingleton<PooledGrainStorageSerializer>();
         if (cluster.Reminders == RemindersKind.AzureTable)
         {
             silo.UseAzureTableReminderService(o => o.TableServiceClient = azure.CreateTableServiceClient());

@@ -1,0 +1,71 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Tests.Durability;
+
+/// <summary>
+/// The stored format of a session: what the broker writes to Azure storage is byte for byte what Orleans' own storage
+/// serializer writes, so state stored by either reads with the other, and it comes back whole.
+/// </summary>
+public sealed class StorageFormatTests
+{
+    private static readonly Serializer Serializer = new ServiceCollection()
+        .AddSerializer(b => b.AddAssembly(typeof(SessionState).Assembly).AddAssembly(typeof(MqttMessage).Assembly))
+        .BuildServiceProvider()
+        .GetRequiredService<Serializer>();
+
+    [Fact]
+    public void A_session_with_queued_and_in_flight_messages_is_stored_as_Orleans_stores_it_and_read_back_whole()
+    {
+        var state = SessionWithMessages();
+
+        var ours = new PooledGrainStorageSerializer(Serializer).Serialize(state);
+        var orleans = new OrleansGrainStorageSerializer(Serializer).Serialize(state);
+        Assert.Equal(orleans.ToArray(), ours.ToArray());
+
+        var read = new PooledGrainStorageSerializer(Serializer).Deserialize<SessionState>(orleans)!;
+        Assert.Equal(["fleet/1/t: queued 0", "fleet/1/t: queued 1", "fleet/1/t: shared"], read.Queue.Select(Text));
+        var inFlight = Assert.Single(read.InFlight);
+        Assert.Equal((7, true, "fleet/2/t: in flight"), (inFlight.PacketId, inFlight.Released, Text(inFlight.Message)));
+        Assert.Equal([1u, 2u], read.Queue[2].SubscriptionIds!);
+        Assert.Equal(state.LastPacketId, read.LastPacketId);
+    }
+
+    [Fact]
+    public void One_message_queued_twice_reads_back_twice()
+    {
+        // Overlapping subscriptions may queue the same message object twice: without a back-reference to it, each
+        // copy is written in full, and both come back.
+        var message = new MqttMessage("fleet/3/t", Encoding.UTF8.GetBytes("twice"), 1, false);
+        var state = new SessionState { Exists = true };
+        var queued = new QueuedMessage(message, 1, false, null);
+        state.Queue.Add(queued);
+        state.Queue.Add(queued);
+
+        var read = Serializer.Deserialize<SessionState>(Serializer.SerializeToArray(state))!;
+        Assert.Equal(["fleet/3/t: twice", "fleet/3/t: twice"], read.Queue.Select(Text));
+    }
+
+    private static SessionState SessionWithMessages()
+    {
+        var state = new SessionState { Exists = true, ProtocolVersion = 5, SessionExpiryInterval = 3600, LastPacketId = 7 };
+        for (var i = 0; i < 2; i++)
+        {
+            state.Queue.Add(new QueuedMessage(new MqttMessage("fleet/1/t", Encoding.UTF8.GetBytes($"queued {i}"), 1, false), 1, false, null));
+        }
+
+        state.Queue.Add(new QueuedMessage(new MqttMessage("fleet/1/t", Encoding.UTF8.GetBytes("shared"), 1, false), 1, false, [1u, 2u], "$share/g/fleet/+/t"));
+        state.InFlight.Add(new InFlightMessage
+        {
+            PacketId = 7,
+            Released = true,
+            Message = new QueuedMessage(new MqttMessage("fleet/2/t", Encoding.UTF8.GetBytes("in flight"), 2, false), 2, false, null),
+        });
+        return state;
+    }
+
+    private static string Text(QueuedMessage queued) => $"{queued.Message.Topic}: {Encoding.UTF8.GetString(queued.Message.Payload.Span)}";
+}
