@@ -1,21 +1,56 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using Orleans.Serialization.Buffers;
+using Orleans.Serialization.Codecs;
+using Orleans.Serialization.Session;
 using Orleans.Storage;
 using OrleansMqtt.Grains;
 
 namespace OrleansMqtt.Tests.Durability;
 
 /// <summary>
-/// The stored format of a session: what the broker writes to Azure storage is byte for byte what Orleans' own storage
-/// serializer writes, so state stored by either reads with the other, and it comes back whole.
+/// The stored format of a session: a message keeps the layout that messages already stored have, what the broker writes
+/// to Azure storage is byte for byte what Orleans' own storage serializer writes (state stored by either reads with the
+/// other), and a session comes back whole.
 /// </summary>
 public sealed class StorageFormatTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection()
+    private static readonly IServiceProvider Services = new ServiceCollection()
         .AddSerializer(b => b.AddAssembly(typeof(SessionState).Assembly).AddAssembly(typeof(MqttMessage).Assembly))
-        .BuildServiceProvider()
-        .GetRequiredService<Serializer>();
+        .BuildServiceProvider();
+
+    private static readonly Serializer Serializer = Services.GetRequiredService<Serializer>();
+
+    [Fact]
+    public void A_message_is_written_field_by_field_as_stored_messages_were_and_reads_back()
+    {
+        // The stored layout of a message, written by hand: an empty base section, then topic, payload (as a
+        // length-prefixed ReadOnlyMemory<byte>), QoS and retain flag by field id. A change to MqttMessage that moves
+        // a field (another id, another section) would leave messages already stored unreadable.
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var session = Services.GetRequiredService<SerializerSessionPool>().GetSession())
+        {
+            var writer = Writer.Create(buffer, session);
+            writer.WriteStartObject(0, typeof(MqttMessage), typeof(MqttMessage));
+            writer.WriteEndBase();
+            StringCodec.WriteField(ref writer, 0, "fleet/old/t");
+            ReadOnlyMemoryOfByteCodec.WriteField(ref writer, 1, new ReadOnlyMemory<byte>(Encoding.UTF8.GetBytes("stored before")));
+            ByteCodec.WriteField(ref writer, 1, (byte)1);
+            BoolCodec.WriteField(ref writer, 1, true);
+            writer.WriteEndObject();
+            writer.Commit();
+        }
+
+        // What the broker writes begins the same way (the optional fields follow, before the end of the object).
+        var written = Serializer.SerializeToArray(new MqttMessage("fleet/old/t", Encoding.UTF8.GetBytes("stored before"), 1, true));
+        var layout = Convert.ToHexString(buffer.WrittenSpan[..^1]);
+        Assert.StartsWith(layout, Convert.ToHexString(written), StringComparison.Ordinal);
+
+        var message = Serializer.Deserialize<MqttMessage>(buffer.WrittenMemory)!;
+        Assert.Equal(("fleet/old/t", "stored before", (byte)1, true), (message.Topic, Encoding.UTF8.GetString(message.Payload.Span), message.Qos, message.Retain));
+    }
 
     [Fact]
     public void A_session_with_queued_and_in_flight_messages_is_stored_as_Orleans_stores_it_and_read_back_whole()
