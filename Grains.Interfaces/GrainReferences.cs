@@ -31,8 +31,7 @@ public static class GrainReferences
         // Keyed by factory: each cluster client or silo in a process has its own manifest.
         private static readonly ConditionalWeakTable<IGrainFactory, Resolved> ByFactory = [];
 
-        public static Resolved Of(IGrainFactory grains) =>
-            ByFactory.TryGetValue(grains, out var resolved) ? resolved : ByFactory.GetValue(grains, Resolve);
+        public static Resolved Of(IGrainFactory grains) => ByFactory.GetValue(grains, Resolve);
 
         private static Resolved Resolve(IGrainFactory grains)
         {
