@@ -6,7 +6,7 @@ if (args is ["passwd", var file, var user])
 }
 
 // A standalone gateway: terminates MQTT and joins the silos as an Orleans client.
-var builder = WebApplication.CreateBuilder(args);
+var builder = BrokerHost.CreateBuilder(args);
 builder.UseOrleansClient(client => client.AddMqttClusterClient(builder.Configuration));
 builder.AddMqttGateway();
 return StartupErrors.Run(builder);

@@ -101,6 +101,48 @@ public sealed class SeparateProcessesTests
         Assert.DoesNotContain("Unhandled exception", broker.Output);
     }
 
+    [Fact]
+    public async Task Started_from_another_directory_the_broker_reads_the_settings_next_to_it()
+    {
+        // Silo/appsettings.json keeps Orleans' and Polly's Information logs out (a placement alone writes two lines
+        // at that level); on defaults alone they would fill the log as soon as a client does anything.
+        var ports = FreePorts.Get(3);
+        var elsewhere = Directory.CreateTempSubdirectory("mqtt-cwd-");
+        try
+        {
+            await using var broker = ExternalProcess.Start("dotnet", [Path.Combine(BrokerProcess.RepositoryRoot, "Silo", "bin", Configuration, "net10.0", "OrleansMqtt.Silo.dll")],
+                new Dictionary<string, string>
+                {
+                    ["DOTNET_ENVIRONMENT"] = "Production",
+                    ["Logging__Console__FormatterName"] = "simple",
+                    ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+                    ["Orleans__ClusterId"] = "proc-" + Guid.NewGuid().ToString("N"),
+                    ["Orleans__SiloPort"] = ports[0].ToString(),
+                    ["Orleans__PrimarySiloPort"] = ports[0].ToString(),
+                    ["Orleans__GatewayPort"] = ports[1].ToString(),
+                    ["Mqtt__Tcp__Port"] = ports[2].ToString(),
+                },
+                workingDirectory: elsewhere.FullName);
+            await broker.WaitForLineAsync(" ready: ", BrokerProcess.StartupPatience);
+
+            var client = await TestClient.ConnectAsync(ports[2], "c-" + Guid.NewGuid().ToString("N"), MqttProtocolVersion.V500);
+            await client.SubscribeAsync("cwd/test", MqttQualityOfServiceLevel.AtLeastOnce);
+            await client.PublishAsync("cwd/test", "hello", MqttQualityOfServiceLevel.AtLeastOnce);
+            Assert.Equal("hello", (await client.ReceiveAsync("its own message")).Text());
+            await client.DisposeAsync();
+
+            broker.Terminate();
+            Assert.Equal(0, await broker.WaitForExitAsync(Patience));
+            var noise = broker.Output.Split('\n').Where(l => l.StartsWith("info: Orleans.", StringComparison.Ordinal) || l.StartsWith("info: Polly", StringComparison.Ordinal)).ToList();
+            Assert.True(noise.Count == 0, $"{noise.Count} Information lines from Orleans or Polly, which appsettings.json turns off:\n{string.Join('\n', noise.Take(5))}");
+            Assert.Contains("ready: ", broker.Output);
+        }
+        finally
+        {
+            elsewhere.Delete(recursive: true);
+        }
+    }
+
     private static string Configuration => AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
 
     /// <summary>
