@@ -35,6 +35,12 @@ public static class HotPathCases
         ["decode.puback.v311"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42), MqttProtocolVersion.V311), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V311)),
         ["decode.puback.v5"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42), MqttProtocolVersion.V500), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V500)),
         ["decode.pubrel.v311"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRel, 42), MqttProtocolVersion.V311), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V311)),
+        ["decode.pubrec.v5"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRec, 42), MqttProtocolVersion.V500), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V500)),
+        ["decode.pubcomp.v311"] = () => Decode(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubComp, 42), MqttProtocolVersion.V311), f => MqttDecoder.DecodeAck(f, MqttProtocolVersion.V311)),
+        ["decode.auth.v5"] = () => Decode(w => MqttEncoder.WriteAuth(w, Auth()), f => MqttDecoder.DecodeAuth(f, MqttProtocolVersion.V500)),
+        ["decode.connack.v5"] = () => Decode(w => MqttEncoder.WriteConnAck(w, new ConnAckPacket { ReasonCode = ReasonCode.Success, ReceiveMaximum = 100 }, MqttProtocolVersion.V500), f => MqttDecoder.DecodeConnAck(f, MqttProtocolVersion.V500)),
+        ["decode.suback.v311"] = () => Decode(w => MqttEncoder.WriteSubAck(w, new SubAckPacket { PacketId = 7, ReasonCodes = [ReasonCode.GrantedQoS1] }, MqttProtocolVersion.V311), f => MqttDecoder.DecodeSubAck(f, MqttProtocolVersion.V311)),
+        ["decode.unsuback.v5"] = () => Decode(w => MqttEncoder.WriteUnsubAck(w, new UnsubAckPacket { PacketId = 7, ReasonCodes = [ReasonCode.Success] }, MqttProtocolVersion.V500), f => MqttDecoder.DecodeUnsubAck(f, MqttProtocolVersion.V500)),
         ["decode.subscribe.v311"] = () => Decode(w => MqttEncoder.WriteSubscribe(w, Subscribe(), MqttProtocolVersion.V311), f => MqttDecoder.DecodeSubscribe(f, MqttProtocolVersion.V311)),
         ["decode.unsubscribe.v311"] = () => Decode(w => MqttEncoder.WriteUnsubscribe(w, new UnsubscribePacket { PacketId = 7, Filters = ["sensors/+/temperature"] }, MqttProtocolVersion.V311), f => MqttDecoder.DecodeUnsubscribe(f, MqttProtocolVersion.V311)),
         ["decode.pingreq"] = () => Decode(MqttEncoder.WritePingReq, f => MqttDecoder.ValidatePing(f)),
@@ -46,6 +52,12 @@ public static class HotPathCases
         ["encode.publish.qos1.v5"] = () => WriteWith(Publish(QualityOfService.AtLeastOnce), (w, p) => MqttEncoder.WritePublish(w, p, MqttProtocolVersion.V500)),
         ["encode.puback.v311"] = () => Write(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42), MqttProtocolVersion.V311)),
         ["encode.puback.v5"] = () => Write(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubAck, 42, ReasonCode.NoMatchingSubscribers), MqttProtocolVersion.V500)),
+        ["encode.pubrec.v5"] = () => Write(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRec, 42), MqttProtocolVersion.V500)),
+        ["encode.pubrel.v311"] = () => Write(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubRel, 42), MqttProtocolVersion.V311)),
+        ["encode.pubcomp.v5"] = () => Write(w => MqttEncoder.WriteAck(w, new PacketIdAck(PacketType.PubComp, 42), MqttProtocolVersion.V500)),
+        ["encode.auth.v5"] = () => WriteWith(Auth(), MqttEncoder.WriteAuth),
+        ["encode.unsubscribe.v311"] = () => WriteWith(new UnsubscribePacket { PacketId = 7, Filters = ["sensors/+/temperature"] }, (w, p) => MqttEncoder.WriteUnsubscribe(w, p, MqttProtocolVersion.V311)),
+        ["encode.pingreq"] = () => Write(MqttEncoder.WritePingReq),
         ["encode.subscribe.v311"] = () => WriteWith(Subscribe(), (w, p) => MqttEncoder.WriteSubscribe(w, p, MqttProtocolVersion.V311)),
         ["encode.suback.v311"] = () => WriteWith(new SubAckPacket { PacketId = 7, ReasonCodes = [ReasonCode.GrantedQoS1] }, (w, p) => MqttEncoder.WriteSubAck(w, p, MqttProtocolVersion.V311)),
         ["encode.unsuback.v5"] = () => WriteWith(new UnsubAckPacket { PacketId = 7, ReasonCodes = [ReasonCode.Success] }, (w, p) => MqttEncoder.WriteUnsubAck(w, p, MqttProtocolVersion.V500)),
@@ -188,6 +200,14 @@ public static class HotPathCases
 
         return frame;
     }
+
+    /// <summary>A SCRAM-SHA-256 continuation, as in enhanced authentication.</summary>
+    private static AuthPacket Auth() => new()
+    {
+        ReasonCode = ReasonCode.ContinueAuthentication,
+        AuthenticationMethod = "SCRAM-SHA-256",
+        AuthenticationData = new byte[64],
+    };
 
     private static Action Decode(Action<IBufferWriter<byte>> write, Action<MqttFrame> decode)
     {
