@@ -22,8 +22,11 @@ public static partial class MqttEncoder
         }
 
         int remainingLength = 2 + (v5 ? WireSize.Properties(counter.Size) : 0);
-        foreach (TopicSubscription subscription in packet.Subscriptions)
+        // Index loops over the IReadOnlyLists here and below: foreach would box their enumerators.
+        var subscriptions = packet.Subscriptions;
+        for (var i = 0; i < subscriptions.Count; i++)
         {
+            var subscription = subscriptions[i];
             RequireQos(subscription.MaximumQos, "A subscription");
             remainingLength += WireSize.String(subscription.Filter) + 1;
         }
@@ -36,8 +39,9 @@ public static partial class MqttEncoder
             VisitSubscribeProperties(ref writer, packet);
         }
 
-        foreach (TopicSubscription subscription in packet.Subscriptions)
+        for (var i = 0; i < subscriptions.Count; i++)
         {
+            var subscription = subscriptions[i];
             writer.WriteString(subscription.Filter);
 
             // Subscription Options (3.8.3.1): bits 0-1 QoS, 2 No Local, 3 Retain As Published, 4-5 Retain Handling.
@@ -71,9 +75,10 @@ public static partial class MqttEncoder
             VisitReasonProperties(ref writer, packet.ReasonString, packet.UserProperties);
         }
 
-        foreach (ReasonCode code in packet.ReasonCodes)
+        var codes = packet.ReasonCodes;
+        for (var i = 0; i < codes.Count; i++)
         {
-            writer.WriteByte(v5 ? (byte)code : ReasonCodes.ToV3SubAckReturnCode(code));
+            writer.WriteByte(v5 ? (byte)codes[i] : ReasonCodes.ToV3SubAckReturnCode(codes[i]));
         }
 
         writer.Complete();
@@ -93,9 +98,10 @@ public static partial class MqttEncoder
         var counter = default(PropertySizeCounter);
         counter.UserProperties(v5 ? packet.UserProperties : null);
         int remainingLength = 2 + (v5 ? WireSize.Properties(counter.Size) : 0);
-        foreach (string filter in packet.Filters)
+        var filters = packet.Filters;
+        for (var i = 0; i < filters.Count; i++)
         {
-            remainingLength += WireSize.String(filter);
+            remainingLength += WireSize.String(filters[i]);
         }
 
         var writer = new PacketWriter(output, FirstByte(PacketType.Unsubscribe, 0b0010), remainingLength); // [MQTT-3.10.1-1]
@@ -106,9 +112,9 @@ public static partial class MqttEncoder
             writer.UserProperties(packet.UserProperties);
         }
 
-        foreach (string filter in packet.Filters)
+        for (var i = 0; i < filters.Count; i++)
         {
-            writer.WriteString(filter);
+            writer.WriteString(filters[i]);
         }
 
         writer.Complete();
@@ -131,9 +137,10 @@ public static partial class MqttEncoder
         writer.WriteUInt16(packet.PacketId);
         writer.WriteVariableByteInteger(propertiesLength);
         VisitReasonProperties(ref writer, packet.ReasonString, packet.UserProperties);
-        foreach (ReasonCode code in packet.ReasonCodes)
+        var codes = packet.ReasonCodes;
+        for (var i = 0; i < codes.Count; i++)
         {
-            writer.WriteByte((byte)code);
+            writer.WriteByte((byte)codes[i]);
         }
 
         writer.Complete();
