@@ -84,6 +84,69 @@ public sealed class StorageFormatTests
         Assert.Equal(["fleet/3/t: twice", "fleet/3/t: twice"], read.Queue.Select(Text));
     }
 
+    [Fact]
+    public void A_session_of_many_messages_is_written_byte_for_byte_as_before()
+    {
+        // stored-session.hex holds what the broker wrote for this state with Orleans' generated codecs (2026-12-05):
+        // more than 64 tracked objects (Orleans' identity table, not its small array), topics and one message
+        // written as back-references, every optional field of a message set in some. Never regenerate it: a state
+        // written differently is a change of the stored format.
+        var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Durability", "stored-session.hex")).Trim();
+        var state = ManyMessages();
+        Assert.Equal(expected, Convert.ToHexString(Serializer.SerializeToArray(state)));
+
+        var read = Serializer.Deserialize<SessionState>(Convert.FromHexString(expected))!;
+        Assert.Equal(state.Queue.Select(Describe), read.Queue.Select(Describe));
+        Assert.Equal(state.InFlight.Select(m => Describe(m.Message)), read.InFlight.Select(m => Describe(m.Message)));
+        Assert.Same(read.Queue[0].Message, read.Queue[^1].Message);
+    }
+
+    private static SessionState ManyMessages()
+    {
+        string[] topics = ["fleet/a/temp", "fleet/b/temp", "fleet/c/status"];
+        var state = new SessionState { Exists = true, ProtocolVersion = 5, SessionExpiryInterval = 600, LastPacketId = 90 };
+        var messages = new List<MqttMessage>();
+        for (var i = 0; i < 80; i++)
+        {
+            var properties = i % 5 == 0
+                ? new MessageProperties(1, 60, "reply/" + i, [(byte)i, 2, 3], [new UserPropertyPair("k", "v" + i), new UserPropertyPair("k", "w")], "text/plain")
+                : null;
+            messages.Add(new MqttMessage(
+                topics[i % 3],
+                Encoding.UTF8.GetBytes($"payload {i}"),
+                (byte)(i % 3),
+                i % 7 == 0,
+                properties,
+                i % 2 == 0 ? "device-" + (i % 4) : null,
+                i % 6 == 0 ? new DateTime(2026, 12, 5, 12, 0, i % 60, DateTimeKind.Utc) : null,
+                i % 4 == 0 ? 1_000_000 + i : 0,
+                638_900_000_000_000_000 + i));
+        }
+
+        for (var i = 0; i < 60; i++)
+        {
+            state.Queue.Add(new QueuedMessage(messages[i], messages[i].Qos, messages[i].Retain, i % 9 == 0 ? [7u] : null));
+        }
+
+        for (var i = 60; i < 80; i++)
+        {
+            state.InFlight.Add(new InFlightMessage { PacketId = (ushort)(i + 1), Message = new QueuedMessage(messages[i], 1, false, null), Released = i % 2 == 0 });
+        }
+
+        state.Queue.Add(new QueuedMessage(messages[0], 2, true, null, "$share/g/fleet/+/temp"));
+        return state;
+    }
+
+    private static string Describe(QueuedMessage queued)
+    {
+        var m = queued.Message;
+        var p = m.Properties;
+        return $"{m.Topic}|{Encoding.UTF8.GetString(m.Payload.Span)}|{m.Qos}|{m.Retain}|{m.PublisherId}|{m.ExpiresAtUtc:O}|{m.ExactlyOnceId}|{m.PublishedAtTicks}|" +
+            $"{p?.PayloadFormatIndicator}|{p?.MessageExpiryInterval}|{p?.ResponseTopic}|{(p?.CorrelationData is { } cd ? Convert.ToHexString(cd) : "")}|" +
+            $"{string.Join(",", p?.UserProperties?.Select(u => u.Name + "=" + u.Value) ?? [])}|{p?.ContentType}|{queued.Qos}|{queued.Retain}|" +
+            $"{string.Join(",", queued.SubscriptionIds ?? [])}|{queued.SharedVia}";
+    }
+
     private static SessionState SessionWithMessages()
     {
         var state = new SessionState { Exists = true, ProtocolVersion = 5, SessionExpiryInterval = 3600, LastPacketId = 7 };
