@@ -5,7 +5,7 @@ namespace OrleansMqtt.Grains;
 /// inside a silo instead of deep-copying the payload for every subscriber.
 /// </summary>
 /// <remarks><see cref="PublishedAtTicks"/>: when a gateway received it (UTC ticks), for the publish-to-deliver latency.</remarks>
-[GenerateSerializer, Immutable, Alias("mqtt.MqttMessage")]
+[Immutable, Alias("mqtt.MqttMessage")]
 public sealed record MqttMessage(
     [property: Id(0)] string Topic,
     [property: Id(1)] ReadOnlyMemory<byte> Payload,

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Serialization.Buffers;
 using Orleans.Serialization.Codecs;
+using Orleans.Serialization.Serializers;
 using Orleans.Serialization.Session;
 using Orleans.Storage;
 using OrleansMqtt.Grains;
@@ -99,6 +100,16 @@ public sealed class StorageFormatTests
         Assert.Equal(state.Queue.Select(Describe), read.Queue.Select(Describe));
         Assert.Equal(state.InFlight.Select(m => Describe(m.Message)), read.InFlight.Select(m => Describe(m.Message)));
         Assert.Same(read.Queue[0].Message, read.Queue[^1].Message);
+    }
+
+    [Fact]
+    public void Messages_go_through_the_broker_codec_and_are_passed_on_uncopied()
+    {
+        // The broker's codec leaves payloads out of the serializer's table of written objects (its reason is on
+        // MqttMessageCodec); a message is immutable, so grains in one process share it rather than copy it.
+        Assert.IsType<MqttMessageCodec>(Services.GetRequiredService<ICodecProvider>().GetCodec<MqttMessage>());
+        var message = new MqttMessage("fleet/4/t", Encoding.UTF8.GetBytes("shared"), 1, false);
+        Assert.Same(message, Services.GetRequiredService<DeepCopier>().Copy(message));
     }
 
     private static SessionState ManyMessages()
