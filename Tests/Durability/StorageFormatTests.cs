@@ -110,6 +110,11 @@ public sealed class StorageFormatTests
         Assert.IsType<MqttMessageCodec>(Services.GetRequiredService<ICodecProvider>().GetCodec<MqttMessage>());
         var message = new MqttMessage("fleet/4/t", Encoding.UTF8.GetBytes("shared"), 1, false);
         Assert.Same(message, Services.GetRequiredService<DeepCopier>().Copy(message));
+
+        // Its alias still names it, wherever a message was written with its type.
+        Assert.Equal(typeof(MqttMessage), Services.GetRequiredService<Orleans.Serialization.TypeSystem.TypeConverter>().Parse("mqtt.MqttMessage"));
+        var asObject = Assert.IsType<MqttMessage>(Serializer.Deserialize<object>(Serializer.SerializeToArray<object>(message)));
+        Assert.Equal((message.Topic, "shared"), (asObject.Topic, Encoding.UTF8.GetString(asObject.Payload.Span)));
     }
 
     private static SessionState ManyMessages()
