@@ -27,10 +27,36 @@ public sealed class MqttMessageCodec(ICodecProvider codecs) : IFieldCodec<MqttMe
     private readonly IFieldCodec<MessageProperties> _properties = codecs.GetCodec<MessageProperties>();
     private readonly IFieldCodec<DateTime?> _expires = codecs.GetCodec<DateTime?>();
 
+    [ThreadStatic]
+    private static bool t_inFull;
+
+    /// <summary>
+    /// Until disposed, messages serialized on this thread are written in full wherever they occur, not as a
+    /// reference to an earlier copy, and not entered in the serializer's table of written objects. For stored state:
+    /// a session holds each message once (but for the rare one queued twice, then written twice), and a table of its
+    /// hundreds of messages, rebuilt on every group commit, cost more than it saved. Between processes messages stay
+    /// tracked: a delivery batch to a gateway names one message once for each of its subscribers there.
+    /// </summary>
+    public static InFullScope InFull()
+    {
+        t_inFull = true;
+        return default;
+    }
+
+    public readonly struct InFullScope : IDisposable
+    {
+        public void Dispose() => t_inFull = false;
+    }
+
     public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, MqttMessage? value)
         where TBufferWriter : IBufferWriter<byte>
     {
-        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
+        if (t_inFull && value is not null)
+        {
+            // Numbered as a written object all the same, so references to later objects keep their numbers.
+            ReferenceCodec.MarkValueField(writer.Session);
+        }
+        else if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
         {
             return;
         }

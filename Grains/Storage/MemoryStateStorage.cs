@@ -37,7 +37,7 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
     {
         // Into pooled buffers, then one array of the exact size: a session's state can be tens of kilobytes, and
         // a growing buffer would leave two or three times that of garbage on every group commit.
-        var data = serializer.SerializeToArray(grainState.State);
+        var data = PooledGrainStorageSerializer.SerializeToArray(serializer, grainState.State);
         try
         {
             var etag = await Partition(grainId).Write(stateName, grainId, data, ETagOf(grainState.ETag));

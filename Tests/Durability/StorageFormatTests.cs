@@ -13,8 +13,9 @@ namespace OrleansMqtt.Tests.Durability;
 
 /// <summary>
 /// The stored format of a session: a message keeps the layout that messages already stored have, what the broker writes
-/// to Azure storage is byte for byte what Orleans' own storage serializer writes (state stored by either reads with the
-/// other), and a session comes back whole.
+/// to Azure storage is byte for byte what Orleans' own storage serializer writes, but for a message that occurs twice
+/// (written in full again, not as a reference; state stored by either reads with the other), and a session comes back
+/// whole.
 /// </summary>
 public sealed class StorageFormatTests
 {
@@ -71,18 +72,35 @@ public sealed class StorageFormatTests
     }
 
     [Fact]
-    public void One_message_queued_twice_reads_back_twice()
+    public void One_message_queued_twice_is_stored_twice_and_reads_back_twice()
     {
-        // Overlapping subscriptions may queue the same message object twice: without a back-reference to it, each
-        // copy is written in full, and both come back.
+        // Overlapping subscriptions may queue the same message object twice. Orleans' serializer writes the second
+        // as a reference to the first; stored state has it in full both times (MqttMessageCodec.InFull), and either
+        // form reads back.
         var message = new MqttMessage("fleet/3/t", Encoding.UTF8.GetBytes("twice"), 1, false);
         var state = new SessionState { Exists = true };
         var queued = new QueuedMessage(message, 1, false, null);
         state.Queue.Add(queued);
         state.Queue.Add(queued);
 
-        var read = Serializer.Deserialize<SessionState>(Serializer.SerializeToArray(state))!;
-        Assert.Equal(["fleet/3/t: twice", "fleet/3/t: twice"], read.Queue.Select(Text));
+        var stored = new PooledGrainStorageSerializer(Serializer).Serialize(state);
+        var referenced = new OrleansGrainStorageSerializer(Serializer).Serialize(state);
+        Assert.True(stored.ToArray().Length > referenced.ToArray().Length, "the second copy is written in full");
+        foreach (var form in new[] { stored, referenced })
+        {
+            var read = new PooledGrainStorageSerializer(Serializer).Deserialize<SessionState>(form)!;
+            Assert.Equal(["fleet/3/t: twice", "fleet/3/t: twice"], read.Queue.Select(Text));
+        }
+    }
+
+    [Fact]
+    public void A_session_of_many_messages_is_stored_in_full_and_reads_back_whole()
+    {
+        var state = ManyMessages();
+        var read = new PooledGrainStorageSerializer(Serializer).Deserialize<SessionState>(new PooledGrainStorageSerializer(Serializer).Serialize(state))!;
+        Assert.Equal(state.Queue.Select(Describe), read.Queue.Select(Describe));
+        Assert.Equal(state.InFlight.Select(m => (m.PacketId, m.Released, Describe(m.Message))), read.InFlight.Select(m => (m.PacketId, m.Released, Describe(m.Message))));
+        Assert.NotSame(read.Queue[0].Message, read.Queue[^1].Message);
     }
 
     [Fact]
