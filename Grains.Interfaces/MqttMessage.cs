@@ -4,18 +4,22 @@ namespace OrleansMqtt.Grains;
 /// An application message as it travels between grains and gateways. Immutable, so Orleans passes it by reference
 /// inside a silo instead of deep-copying the payload for every subscriber.
 /// </summary>
-/// <remarks><see cref="PublishedAtTicks"/>: when a gateway received it (UTC ticks), for the publish-to-deliver latency.</remarks>
+/// <remarks>
+/// <see cref="PublishedAtTicks"/>: when a gateway received it (UTC ticks), for the publish-to-deliver latency.
+/// Serialized by <see cref="MqttMessageCodec"/>, which holds the field ids: a new parameter here is written only once
+/// it is added there (<c>StorageFormatTests</c> fails until then).
+/// </remarks>
 [Immutable, Alias("mqtt.MqttMessage")]
 public sealed record MqttMessage(
-    [property: Id(0)] string Topic,
-    [property: Id(1)] ReadOnlyMemory<byte> Payload,
-    [property: Id(2)] byte Qos,
-    [property: Id(3)] bool Retain,
-    [property: Id(4)] MessageProperties? Properties = null,
-    [property: Id(5)] string? PublisherId = null,
-    [property: Id(6)] DateTime? ExpiresAtUtc = null,
-    [property: Id(20)] long ExactlyOnceId = 0,
-    [property: Id(21)] long PublishedAtTicks = 0)
+    string Topic,
+    ReadOnlyMemory<byte> Payload,
+    byte Qos,
+    bool Retain,
+    MessageProperties? Properties = null,
+    string? PublisherId = null,
+    DateTime? ExpiresAtUtc = null,
+    long ExactlyOnceId = 0,
+    long PublishedAtTicks = 0)
 {
     /// <summary>Empty payload on a retained publish clears the retained message [MQTT-3.3.1-10].</summary>
     public bool ClearsRetained => Retain && Payload.IsEmpty;

@@ -35,8 +35,7 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        // Into pooled buffers, then one array of the exact size: a session's state can be tens of kilobytes, and
-        // a growing buffer would leave two or three times that of garbage on every group commit.
+        // As the Azure providers write it (PooledGrainStorageSerializer says why that way).
         var data = PooledGrainStorageSerializer.SerializeToArray(serializer, grainState.State);
         try
         {
