@@ -77,4 +77,5 @@ public sealed record SessionInfo(
     [property: Id(4)] int InFlight,
     [property: Id(5)] int Queued,
     [property: Id(6)] long Dropped,
-    [property: Id(7)] uint SessionExpiryInterval);
+    [property: Id(7)] uint SessionExpiryInterval,
+    [property: Id(8)] long HeldBytes = 0);

@@ -11,7 +11,48 @@ public sealed class SessionOptions
     [Range(1, 10_000_000)]
     public int MaxQueuedMessages { get; set; } = 1000;
 
-    /// <summary>What to drop when the queue is full: the incoming message (as mosquitto does) or the oldest queued one.</summary>
+    /// <summary>
+    /// Bytes of messages one session holds, queued and in flight together, each counted at the size it takes in stored
+    /// state (<see cref="StoredSize"/>): a message that would take the session past it meets the queue's overflow policy.
+    /// Unset: <see cref="DefaultMaxSessionBytes"/>, or less where the grain storage bounds one record
+    /// (<see cref="StorageRecordLimit"/>).
+    /// </summary>
+    [Range(4096, long.MaxValue)]
+    public long? MaxSessionBytes { get; set; }
+
+    /// <summary>
+    /// The most one stored record takes in the silo's grain storage, which holds a session's whole state: set by the
+    /// silo for Azure Table storage (one entity); null where there is no such bound (memory, Azure Blob).
+    /// </summary>
+    internal long? StorageRecordLimit { get; set; }
+
+    public const long DefaultMaxSessionBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// What one Azure Table entity holds of a grain's state: Orleans splits it over 15 binary properties of 64 KB
+    /// (960 KiB), and the service refuses an entity over 1 MiB. Azurite counts the entity as the JSON it receives,
+    /// with the binary in base64, so there it holds a little less than 768 KiB; this bound fits both.
+    /// </summary>
+    public const long AzureTableRecordLimit = 720 * 1024;
+
+    /// <summary>What a session's record keeps for the rest of its state (subscriptions, will, packet ids) under <see cref="StorageRecordLimit"/>.</summary>
+    public const long RecordReserve = 192 * 1024;
+
+    /// <summary>The least a record must keep for the rest when <see cref="MaxSessionBytes"/> is set.</summary>
+    public const long MinimumRecordReserve = 64 * 1024;
+
+    /// <summary>The bound in effect: <see cref="MaxSessionBytes"/>, or the default for the storage.</summary>
+    public long SessionByteLimit => MaxSessionBytes ?? (StorageRecordLimit is { } record ? record - RecordReserve : DefaultMaxSessionBytes);
+
+    internal string? SessionBytesError =>
+        MaxSessionBytes is { } bytes && StorageRecordLimit is { } record && bytes > record - MinimumRecordReserve
+            ? $"Mqtt:Sessions:MaxSessionBytes is {bytes}, more than the grain storage holds for one session: Azure Table storage (Orleans:Persistence=AzureTable) keeps a session's state in one entity of at most {record} bytes, and the session's subscriptions and will need room too. Set it to {record - MinimumRecordReserve} or less, or leave it unset ({record - RecordReserve}), or use Orleans:Persistence=AzureBlob."
+            : null;
+
+    /// <summary>
+    /// What to drop when the queue is full (by count or by bytes): the incoming message (as mosquitto does) or the
+    /// oldest queued ones.
+    /// </summary>
     public QueueOverflowPolicy QueueOverflow { get; set; } = QueueOverflowPolicy.DropNewest;
 
     /// <summary>Also queue QoS 0 messages for offline persistent sessions.</summary>

@@ -12,6 +12,7 @@ public static class BrokerServices
     {
         services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.ParkAfterIsValid, "Mqtt:Sessions:ParkAfter must be 0 (never park) or at least 00:00:01.").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SessionOptions>, SessionBytesValidation>();
 
         // Quiet sessions are parked by Orleans' idle collection, at their own age; the collector looks often enough
         // to park them within a quarter of that age after it.
@@ -38,6 +39,20 @@ public static class BrokerServices
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<GatewayDeliveryBatcher>();
         return services;
+    }
+
+    /// <summary>
+    /// The silo's grain storage keeps a session's whole state in one record of at most <paramref name="bytes"/>
+    /// (Azure Table storage): sessions hold less by default, and a larger <c>Mqtt:Sessions:MaxSessionBytes</c> is
+    /// refused at start.
+    /// </summary>
+    public static IServiceCollection LimitStoredRecordsTo(this IServiceCollection services, long bytes) =>
+        services.PostConfigure<SessionOptions>(o => o.StorageRecordLimit = bytes);
+
+    private sealed class SessionBytesValidation : IValidateOptions<SessionOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, SessionOptions options) =>
+            options.SessionBytesError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

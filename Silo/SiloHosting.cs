@@ -51,6 +51,9 @@ public static class SiloHosting
                     o.DeleteStateOnClear = true;
                     o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
                 }));
+
+                // A session's whole state is one entity: sessions hold no more messages than it takes.
+                silo.Services.LimitStoredRecordsTo(Grains.SessionOptions.AzureTableRecordLimit);
                 break;
             case PersistenceKind.AzureBlob:
                 silo.AddAzureBlobGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>

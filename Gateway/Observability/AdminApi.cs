@@ -89,7 +89,7 @@ public static class AdminApi
             return TypedResults.NotFound();
         }
 
-        return TypedResults.Ok(new SessionDetails(clientId, info.Connected, info.GatewayId, info.Subscriptions, info.InFlight, info.Queued, info.Dropped, info.SessionExpiryInterval));
+        return TypedResults.Ok(new SessionDetails(clientId, info.Connected, info.GatewayId, info.Subscriptions, info.InFlight, info.Queued, info.Dropped, info.SessionExpiryInterval, info.HeldBytes));
     }
 
     private static async Task<Results<NoContent, NotFound>> DisconnectClient(IGrainFactory grains, string clientId) =>
@@ -207,7 +207,7 @@ public static class AdminApi
 
     public sealed record ClientPage(ClientSummary[] Clients, string? Next);
 
-    public sealed record SessionDetails(string ClientId, bool Connected, string? GatewayId, string[] Subscriptions, int InFlight, int Queued, long Dropped, uint SessionExpiryInterval);
+    public sealed record SessionDetails(string ClientId, bool Connected, string? GatewayId, string[] Subscriptions, int InFlight, int Queued, long Dropped, uint SessionExpiryInterval, long HeldBytes);
 
     public sealed record PublishRequest(string? Topic, string? Payload, string? PayloadBase64, int Qos = 0, bool Retain = false);
 

@@ -13,6 +13,10 @@ public sealed partial class SessionGrain
     private string? _wantedTopic;
     private Dictionary<string, StoredSubscription>? _wantedIn;
 
+    // Bytes of the messages the state below holds, queued and in flight, at their stored size (see HeldBytes).
+    private long _heldBytes;
+    private SessionState? _heldBytesOf;
+
     public async Task<bool> Deliver(MqttMessage message, byte qos, bool retain, uint[]? subscriptionIds, string? sharedVia)
     {
         if (!State.Exists || (sharedVia is not null ? !State.Subscriptions.ContainsKey(sharedVia) : !Wants(message.Topic)))
@@ -75,7 +79,7 @@ public sealed partial class SessionGrain
         var qos = queued.Qos;
         if (State.Connection is { } connection)
         {
-            if (qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum))
+            if (qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum && TryHold(queued)))
             {
                 var delivery = Start(queued, connection);
                 if ((qos > 0 && IsPersistent) || pending.AfterCommit is not null)
@@ -170,6 +174,7 @@ public sealed partial class SessionGrain
             {
                 case PacketType.PubAck when inFlight.Message.Qos == 1:
                 case PacketType.PubComp when inFlight.Message.Qos == 2:
+                    Let(inFlight.Message);
                     State.InFlight.RemoveAt(index);
                     changed = true;
                     break;
@@ -177,6 +182,7 @@ public sealed partial class SessionGrain
                     // A v5 PUBREC with a failure code ends the exchange: no PUBREL follows (4.3.3).
                     if (ack.ReasonCode >= 0x80)
                     {
+                        Let(inFlight.Message);
                         State.InFlight.RemoveAt(index);
                     }
                     else
@@ -331,7 +337,7 @@ public sealed partial class SessionGrain
     /// <summary>Sends now what the in-flight window allows, and queues the rest.</summary>
     private void Dispatch(QueuedMessage message, ConnectionRef connection, List<Delivery> output)
     {
-        if (message.Qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum))
+        if (message.Qos == 0 || (State.QueueCount == 0 && State.InFlightCount < _receiveMaximum && TryHold(message)))
         {
             output.Add(Start(message, connection));
         }
@@ -358,6 +364,8 @@ public sealed partial class SessionGrain
 
     private void FillWindow(ConnectionRef connection, List<Delivery> output)
     {
+        // Counted before messages move from the queue to the window, while each is in one list only.
+        _ = HeldBytes;
         var now = DateTime.UtcNow;
         var taken = 0;
         while (taken < State.QueueCount && State.InFlightCount < _receiveMaximum)
@@ -369,6 +377,10 @@ public sealed partial class SessionGrain
             {
                 output.Add(Start(next, connection));
             }
+            else
+            {
+                Let(next);
+            }
         }
 
         if (taken > 0)
@@ -377,7 +389,10 @@ public sealed partial class SessionGrain
         }
     }
 
-    /// <summary>Makes the PUBLISH for a message: QoS 1/2 get a packet id and stay in flight until acknowledged.</summary>
+    /// <summary>
+    /// Makes the PUBLISH for a message: QoS 1/2 get a packet id and stay in flight until acknowledged. A new QoS 1/2
+    /// message is held first (<see cref="TryHold"/>); one from the queue already is.
+    /// </summary>
     private Delivery Start(QueuedMessage message, ConnectionRef connection)
     {
         ushort packetId = 0;
@@ -390,44 +405,136 @@ public sealed partial class SessionGrain
         return new Delivery(connection.ConnectionId, message.Message, message.Qos, packetId, Dup: false, message.Retain, message.SubscriptionIds);
     }
 
+    /// <summary>
+    /// Queues a message, within <see cref="SessionOptions.MaxQueuedMessages"/> and the bytes the session may hold
+    /// (<see cref="SessionOptions.SessionByteLimit"/>); what does not fit meets the overflow policy.
+    /// </summary>
     private void Enqueue(QueuedMessage message)
     {
-        if (State.Queue.Count >= _options.MaxQueuedMessages)
+        var size = StoredSize.Of(message);
+        if (!HasRoomFor(size))
         {
             if (message.Qos > 0 && BridgeClientIds.IsReserved(ClientId))
             {
                 // A bridge's session never drops what a publisher is told was received: the publish fails instead,
                 // so the gateway retries it with backoff and the publisher waits for its PUBACK until the queue
-                // service takes messages again.
-                // Its resend must not be taken for a copy this session already has.
-                State.RecentExactlyOnceIds.Remove(message.Message.ExactlyOnceId);
-                if (!_backlogged)
+                // service takes messages again. A message larger than the byte bound on its own is taken when the
+                // session holds nothing else, or it would wait for ever.
+                if (State.QueueCount >= _options.MaxQueuedMessages || HeldBytes > 0)
                 {
-                    _backlogged = true;
-                    _logger.LogWarning("Bridge session {ClientId} queue is full ({Limit}): publishes to its topics wait for the queue service", ClientId, _options.MaxQueuedMessages);
+                    // Its resend must not be taken for a copy this session already has.
+                    State.RecentExactlyOnceIds.Remove(message.Message.ExactlyOnceId);
+                    if (!_backlogged)
+                    {
+                        _backlogged = true;
+                        _logger.LogWarning("Bridge session {ClientId} is full ({Queued} messages queued, {Bytes} bytes held): publishes to its topics wait for the queue service", ClientId, State.QueueCount, HeldBytes);
+                    }
+
+                    throw new BridgeBackloggedException($"The bridge {ClientId} has {State.QueueCount} messages waiting ({HeldBytes} bytes held), the most it holds (Mqtt:Sessions:MaxQueuedMessages, Mqtt:Sessions:MaxSessionBytes).");
+                }
+            }
+            else
+            {
+                // Dropping older messages makes room only when the message fits beside those in flight.
+                if (_options.QueueOverflow == QueueOverflowPolicy.DropOldest && HeldBytes - QueuedBytes() + size <= _options.SessionByteLimit)
+                {
+                    while (State.QueueCount > 0 && !HasRoomFor(size))
+                    {
+                        Let(State.Queue[0]);
+                        State.Queue.RemoveAt(0);
+                        CountDropped(size);
+                    }
                 }
 
-                throw new BridgeBackloggedException($"The bridge {ClientId} has {State.Queue.Count} messages waiting, the most it holds (Mqtt:Sessions:MaxQueuedMessages).");
+                if (!HasRoomFor(size))
+                {
+                    CountDropped(size);
+                    return;
+                }
             }
-
-            State.DroppedMessages++;
-            BrokerMetrics.MessageDropped(DropReason.QueueFull);
-            if (State.DroppedMessages == 1 || State.DroppedMessages % 1000 == 0)
-            {
-                _logger.LogWarning("Session {ClientId} queue is full ({Limit}): {Dropped} messages dropped so far ({Policy})", ClientId, _options.MaxQueuedMessages, State.DroppedMessages, _options.QueueOverflow);
-            }
-
-            if (_options.QueueOverflow == QueueOverflowPolicy.DropNewest)
-            {
-                return;
-            }
-
-            State.Queue.RemoveAt(0);
         }
 
         _backlogged = false;
         State.Queue.Add(message);
+        _heldBytes = HeldBytes + size;
     }
+
+    private bool HasRoomFor(long size) => State.QueueCount < _options.MaxQueuedMessages && HeldBytes + size <= _options.SessionByteLimit;
+
+    private void CountDropped(long size)
+    {
+        State.DroppedMessages++;
+        BrokerMetrics.MessageDropped(DropReason.QueueFull);
+        if (State.DroppedMessages == 1 || State.DroppedMessages % 1000 == 0)
+        {
+            _logger.LogWarning(
+                "Session {ClientId} is full ({Queued} of {MaxQueued} messages queued, {Bytes} of {MaxBytes} bytes held, a message of {Size} bytes to take): {Dropped} messages dropped so far ({Policy})",
+                ClientId, State.QueueCount, _options.MaxQueuedMessages, HeldBytes, _options.SessionByteLimit, size, State.DroppedMessages, _options.QueueOverflow);
+        }
+    }
+
+    /// <summary>
+    /// Bytes of the messages this session holds, queued and in flight, at their stored size (<see cref="StoredSize"/>):
+    /// counted when the state is new to this activation (read from storage, or a new session), then kept as messages
+    /// come and go.
+    /// </summary>
+    private long HeldBytes
+    {
+        get
+        {
+            var state = State;
+            if (!ReferenceEquals(state, _heldBytesOf))
+            {
+                long bytes = 0;
+                if (state.InFlightCount > 0)
+                {
+                    foreach (var inFlight in state.InFlight)
+                    {
+                        bytes += StoredSize.Of(inFlight.Message);
+                    }
+                }
+
+                if (state.QueueCount > 0)
+                {
+                    foreach (var queued in state.Queue)
+                    {
+                        bytes += StoredSize.Of(queued);
+                    }
+                }
+
+                (_heldBytesOf, _heldBytes) = (state, bytes);
+            }
+
+            return _heldBytes;
+        }
+    }
+
+    private long QueuedBytes()
+    {
+        long bytes = 0;
+        foreach (var queued in State.Queue)
+        {
+            bytes += StoredSize.Of(queued);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Holds a new message about to go in flight, if the session's byte bound has room for it.</summary>
+    private bool TryHold(QueuedMessage message)
+    {
+        var held = HeldBytes + StoredSize.Of(message);
+        if (held > _options.SessionByteLimit)
+        {
+            return false;
+        }
+
+        _heldBytes = held;
+        return true;
+    }
+
+    /// <summary>A message the session no longer holds (acknowledged, expired or dropped), called before it leaves its list.</summary>
+    private void Let(QueuedMessage message) => _heldBytes = HeldBytes - StoredSize.Of(message);
 
     /// <summary>The next packet id not in use by a message in flight [MQTT-2.2.1-3].</summary>
     private ushort NextPacketId()

@@ -375,7 +375,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         State.InFlightCount,
         State.QueueCount,
         State.DroppedMessages,
-        State.SessionExpiryInterval));
+        State.SessionExpiryInterval,
+        HeldBytes));
 
     private bool IsCurrent(long connectionId) => State.Connection?.ConnectionId == connectionId;
 }

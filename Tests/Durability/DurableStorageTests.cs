@@ -1,3 +1,4 @@
+using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using OrleansMqtt.Tests.Infrastructure;
@@ -53,6 +54,69 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
             await late.PublishAsync($"durable/{id}/new", "after the restart", MqttQualityOfServiceLevel.AtLeastOnce);
             Assert.Equal("after the restart", (await sleeper.ReceiveAsync("a message routed by the subscription index stored before the restart")).Text());
         }
+    }
+
+    /// <summary>
+    /// Azure Table storage keeps a session's whole state in one entity of at most 1 MB: a device offline long enough
+    /// to be owed more must not stall every publisher of its topics on writes that fail. It holds what fits
+    /// (Mqtt:Sessions:MaxSessionBytes, by default what an entity takes), the rest is dropped and counted.
+    /// </summary>
+    [Fact]
+    public async Task An_offline_session_on_Table_storage_holds_what_one_entity_takes_and_its_publishers_carry_on()
+    {
+        var settings = await SettingsAsync("AzureTable");
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var clientId = $"table-{id}";
+        var topic = $"table/{id}/t";
+        const int Count = 800;
+        int held;
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600)))
+            {
+                await device.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+                await device.DisconnectAsync();
+            }
+
+            await broker.Grains.WaitUntilOfflineAsync(clientId);
+
+            // 800 messages of 1 KB: more than the 720 KiB an entity takes here, once stored.
+            await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
+            var started = DateTime.UtcNow;
+            for (var i = 0; i < Count; i++)
+            {
+                var result = await publisher.PublishAsync(topic, i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + new string('x', 1020), MqttQualityOfServiceLevel.AtLeastOnce);
+                Assert.Equal(MqttClientPublishReasonCode.Success, result.ReasonCode);
+            }
+
+            var info = await broker.Grains.GetGrain<OrleansMqtt.Grains.ISessionGrain>(clientId).GetInfo();
+            output.WriteLine($"{Count} published in {(DateTime.UtcNow - started).TotalSeconds:F1} s; the session holds {info.Queued} ({info.HeldBytes} bytes) and dropped {info.Dropped}");
+            held = info.Queued;
+            Assert.InRange(info.HeldBytes, 1, OrleansMqtt.Grains.SessionOptions.AzureTableRecordLimit - OrleansMqtt.Grains.SessionOptions.RecordReserve);
+            Assert.InRange(held, 450, Count - 1);
+            Assert.Equal(Count - held, info.Dropped);
+        }
+
+        // What it holds was stored: after a restart the device gets it, in order, the first ones kept.
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using var back = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600));
+            Assert.True(back.ConnectResult.IsSessionPresent);
+            for (var i = 0; i < held; i++)
+            {
+                Assert.Equal(i, int.Parse((await back.ReceiveAsync($"held message {i} of {held}")).Text()[..4], System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_session_byte_bound_larger_than_a_Table_entity_stops_the_broker_at_start_with_a_message_that_says_why()
+    {
+        var settings = await SettingsAsync("AzureTable");
+        settings["Mqtt:Sessions:MaxSessionBytes"] = "2000000";
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => EmbeddedBroker.StartAsync(settings));
+        Assert.Contains("Mqtt:Sessions:MaxSessionBytes is 2000000", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AzureBlob", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>

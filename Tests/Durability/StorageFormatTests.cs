@@ -150,6 +150,40 @@ public sealed class StorageFormatTests
         }
     }
 
+    [Fact]
+    public void A_message_takes_no_more_stored_bytes_than_its_session_counts_for_it()
+    {
+        // Sessions bound the bytes they hold (Mqtt:Sessions:MaxSessionBytes) by StoredSize, so that their state fits
+        // a storage record (one Azure Table entity): it must never count a message at less than it takes.
+        var odd = new[]
+        {
+            new MqttMessage("f\u00fcr/\u6e29\u5ea6/\U0001F321", new byte[1000], 1, false),
+            new MqttMessage("a", ReadOnlyMemory<byte>.Empty, 2, true, new MessageProperties(1, uint.MaxValue, "r\u00e9ponse/" + new string('x', 300), new byte[200], [.. Enumerable.Range(0, 40).Select(i => new UserPropertyPair("n\u00e4me" + i, new string('\u00e9', i)))], "application/\u00fc"), new string('\u00e9', 100), DateTime.MaxValue, long.MaxValue, long.MaxValue),
+            new MqttMessage(new string('t', 1024), new byte[70_000], 1, false, null, "device"),
+        };
+        var queued = ManyMessages().Queue.Concat(odd.Select(m => new QueuedMessage(m, 2, true, [.. Enumerable.Range(0, 20).Select(i => uint.MaxValue - (uint)i)], "$share/\u00e9/#"))).ToList();
+        var empty = Stored(new SessionState { Exists = true });
+        foreach (var message in queued)
+        {
+            var inQueue = new SessionState { Exists = true };
+            inQueue.Queue.Add(message);
+            var inFlight = new SessionState { Exists = true };
+            inFlight.InFlight.Add(new InFlightMessage { PacketId = ushort.MaxValue, Message = message, Released = true });
+            Assert.True(Stored(inQueue) - empty <= StoredSize.Of(message), $"queued: {Stored(inQueue) - empty} bytes stored, {StoredSize.Of(message)} counted for {Describe(message)}");
+            Assert.True(Stored(inFlight) - empty <= StoredSize.Of(message), $"in flight: {Stored(inFlight) - empty} bytes stored, {StoredSize.Of(message)} counted for {Describe(message)}");
+        }
+
+        // All together, and not far over: a device's message of 1 KB is counted within 128 bytes of what it takes.
+        var all = new SessionState { Exists = true };
+        all.Queue.AddRange(queued);
+        Assert.True(Stored(all) - empty <= queued.Sum(StoredSize.Of));
+        var device = new SessionState { Exists = true };
+        device.Queue.Add(new QueuedMessage(new MqttMessage("fleet/device-42/telemetry", new byte[1024], 1, false, null, "device-42", null, 0, 638_900_000_000_000_000), 1, false, null));
+        Assert.InRange(StoredSize.Of(device.Queue[0]) - (Stored(device) - empty), 0, 128);
+    }
+
+    private static long Stored(SessionState state) => PooledGrainStorageSerializer.SerializeToArray(Serializer, state).Length;
+
     private static bool IsDefault(object? value, Type type) =>
         value is null || (type.IsValueType && value.Equals(Activator.CreateInstance(type)));
 
