@@ -14,8 +14,8 @@ public sealed class SessionOptions
     /// <summary>
     /// Bytes of messages one session holds, queued and in flight together, each counted at the size it takes in stored
     /// state (<see cref="StoredSize"/>): a message that would take the session past it meets the queue's overflow policy.
-    /// Unset: <see cref="DefaultMaxSessionBytes"/>, or less where the grain storage bounds one record
-    /// (<see cref="StorageRecordLimit"/>).
+    /// Unset: <see cref="DefaultMaxSessionBytes"/>, or less for a persistent session where the grain storage bounds one
+    /// record (<see cref="StorageRecordLimit"/>).
     /// </summary>
     [Range(4096, long.MaxValue)]
     public long? MaxSessionBytes { get; set; }
@@ -41,8 +41,12 @@ public sealed class SessionOptions
     /// <summary>The least a record must keep for the rest when <see cref="MaxSessionBytes"/> is set.</summary>
     public const long MinimumRecordReserve = 64 * 1024;
 
-    /// <summary>The bound in effect: <see cref="MaxSessionBytes"/>, or the default for the storage.</summary>
-    public long SessionByteLimit => MaxSessionBytes ?? (StorageRecordLimit is { } record ? record - RecordReserve : DefaultMaxSessionBytes);
+    /// <summary>
+    /// The bound in effect: <see cref="MaxSessionBytes"/>; unset, the default, or for a persistent session what its
+    /// storage record takes. A clean session is stored only when parked, while quiet.
+    /// </summary>
+    public long SessionByteLimit(bool persistent) =>
+        MaxSessionBytes ?? (persistent && StorageRecordLimit is { } record ? record - RecordReserve : DefaultMaxSessionBytes);
 
     internal string? SessionBytesError =>
         MaxSessionBytes is { } bytes && StorageRecordLimit is { } record && bytes > record - MinimumRecordReserve

@@ -52,22 +52,18 @@ public static class SiloHosting
                     o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
                 }));
 
-                // A session's whole state is one entity: sessions hold no more messages than it takes.
+                // A session's whole state is one entity: sessions hold no more messages than it takes. The records
+                // that grow with the fleet go to blobs, which have no such bound (StorageNames.Index).
                 silo.Services.LimitStoredRecordsTo(Grains.SessionOptions.AzureTableRecordLimit);
+                AddBlobStorage(silo, StorageNames.Index, azure);
                 break;
             case PersistenceKind.AzureBlob:
-                silo.AddAzureBlobGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
-                {
-                    o.BlobServiceClient = !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)
-                        ? new BlobServiceClient(azure.Storage.ConnectionString)
-                        : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
-                    o.ContainerName = "mqtt-state";
-                    o.DeleteStateOnClear = true;
-                    o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
-                }));
+                AddBlobStorage(silo, StorageNames.Mqtt, azure);
+                AddBlobStorage(silo, StorageNames.Index, azure);
                 break;
             default:
                 MemoryStateStorage.Add(silo.Services, StorageNames.Mqtt);
+                MemoryStateStorage.Add(silo.Services, StorageNames.Index);
                 break;
         }
 
@@ -96,4 +92,16 @@ public static class SiloHosting
         silo.Services.AddMqttBridges(configuration, azure.Storage.ConnectionString, azure.Storage.QueueServiceUri, azure.Credential);
         return silo;
     }
+
+    /// <summary>Grain storage in the blob container <c>mqtt-state</c>, each record a blob named by its state and grain.</summary>
+    private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure) =>
+        silo.AddAzureBlobGrainStorage(name, options => options.Configure<IServiceProvider>((o, services) =>
+        {
+            o.BlobServiceClient = !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)
+                ? new BlobServiceClient(azure.Storage.ConnectionString)
+                : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
+            o.ContainerName = "mqtt-state";
+            o.DeleteStateOnClear = true;
+            o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
+        }));
 }

@@ -36,6 +36,11 @@ public sealed class AzureStorageSettings
             errors.Add("Orleans:Persistence is AzureBlob but neither Azure:Storage:ConnectionString nor Azure:Storage:BlobServiceUri is set.");
         }
 
+        if (isSilo && cluster.Persistence == PersistenceKind.AzureTable && !HasBlobs)
+        {
+            errors.Add("Orleans:Persistence is AzureTable, which keeps sessions in tables and the subscription index, retained messages and gateway leases in blobs (an entity holds 1 MB, too little for them), but neither Azure:Storage:ConnectionString nor Azure:Storage:BlobServiceUri is set.");
+        }
+
         foreach (var (name, value) in new[] { ("TableServiceUri", Storage.TableServiceUri), ("BlobServiceUri", Storage.BlobServiceUri), ("QueueServiceUri", Storage.QueueServiceUri) })
         {
             if (!string.IsNullOrWhiteSpace(value) && !Uri.TryCreate(value, UriKind.Absolute, out _))

@@ -46,7 +46,7 @@ public sealed class GatewayLeaseGrain : Grain, IGatewayLeaseGrain, IRemindable
     private readonly CancellationToken _stopping;
 
     public GatewayLeaseGrain(
-        [PersistentState("lease", StorageNames.Mqtt)] IPersistentState<GatewayLeaseState> stored,
+        [PersistentState("lease", StorageNames.Index)] IPersistentState<GatewayLeaseState> stored,
         IOptions<LeaseOptions> options,
         IOptions<ReminderOptions> reminderOptions,
         IHostApplicationLifetime lifetime,

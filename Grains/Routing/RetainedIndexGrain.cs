@@ -10,7 +10,7 @@ public sealed class RetainedIndexState
 
 /// <summary>The retained messages of one partition (topics by first level), for wildcard subscribes.</summary>
 public sealed partial class RetainedIndexGrain(
-    [PersistentState("retained", StorageNames.Mqtt)] IPersistentState<RetainedIndexState> stored) : Grain, IRetainedIndexGrain, IRetainedIndexAdmin
+    [PersistentState("retained", StorageNames.Index)] IPersistentState<RetainedIndexState> stored) : Grain, IRetainedIndexGrain, IRetainedIndexAdmin
 {
     private string Partition => this.GetPrimaryKeyString();
 
@@ -62,7 +62,7 @@ public sealed class RetainedPartitionsState
 }
 
 public sealed class RetainedPartitionsGrain(
-    [PersistentState("retained-partitions", StorageNames.Mqtt)] IPersistentState<RetainedPartitionsState> stored) : Grain, IRetainedPartitionsGrain
+    [PersistentState("retained-partitions", StorageNames.Index)] IPersistentState<RetainedPartitionsState> stored) : Grain, IRetainedPartitionsGrain
 {
     public async Task Add(string partition)
     {

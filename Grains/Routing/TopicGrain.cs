@@ -9,7 +9,7 @@ namespace OrleansMqtt.Grains;
 /// reports a change, so publishing costs the same however many subscriptions the cluster holds elsewhere.
 /// </summary>
 public sealed class TopicGrain(
-    [PersistentState("topic", StorageNames.Mqtt)] IPersistentState<TopicState> stored,
+    [PersistentState("topic", StorageNames.Index)] IPersistentState<TopicState> stored,
     IOptions<RoutingOptions> options,
     ILogger<TopicGrain> logger) : Grain, ITopicGrain
 {

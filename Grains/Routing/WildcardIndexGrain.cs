@@ -14,7 +14,7 @@ public sealed class WildcardIndexState
 /// the topic grains that cached an answer are told when a change touches them.
 /// </summary>
 public sealed class WildcardIndexGrain(
-    [PersistentState("wildcards", StorageNames.Mqtt)] IPersistentState<WildcardIndexState> stored,
+    [PersistentState("wildcards", StorageNames.Index)] IPersistentState<WildcardIndexState> stored,
     ILogger<WildcardIndexGrain> logger) : Grain, IWildcardIndexGrain
 {
     private readonly TopicFilterTree<Subscriber> _tree = new();

@@ -407,7 +407,7 @@ public sealed partial class SessionGrain
 
     /// <summary>
     /// Queues a message, within <see cref="SessionOptions.MaxQueuedMessages"/> and the bytes the session may hold
-    /// (<see cref="SessionOptions.SessionByteLimit"/>); what does not fit meets the overflow policy.
+    /// (<see cref="ByteLimit"/>); what does not fit meets the overflow policy.
     /// </summary>
     private void Enqueue(QueuedMessage message)
     {
@@ -436,7 +436,7 @@ public sealed partial class SessionGrain
             else
             {
                 // Dropping older messages makes room only when the message fits beside those in flight.
-                if (_options.QueueOverflow == QueueOverflowPolicy.DropOldest && HeldBytes - QueuedBytes() + size <= _options.SessionByteLimit)
+                if (_options.QueueOverflow == QueueOverflowPolicy.DropOldest && HeldBytes - QueuedBytes() + size <= ByteLimit)
                 {
                     while (State.QueueCount > 0 && !HasRoomFor(size))
                     {
@@ -459,7 +459,10 @@ public sealed partial class SessionGrain
         _heldBytes = HeldBytes + size;
     }
 
-    private bool HasRoomFor(long size) => State.QueueCount < _options.MaxQueuedMessages && HeldBytes + size <= _options.SessionByteLimit;
+    /// <summary>The bytes of messages this session may hold (<see cref="SessionOptions.SessionByteLimit"/>).</summary>
+    private long ByteLimit => _options.SessionByteLimit(IsPersistent);
+
+    private bool HasRoomFor(long size) => State.QueueCount < _options.MaxQueuedMessages && HeldBytes + size <= ByteLimit;
 
     private void CountDropped(long size)
     {
@@ -469,7 +472,7 @@ public sealed partial class SessionGrain
         {
             _logger.LogWarning(
                 "Session {ClientId} is full ({Queued} of {MaxQueued} messages queued, {Bytes} of {MaxBytes} bytes held, a message of {Size} bytes to take): {Dropped} messages dropped so far ({Policy})",
-                ClientId, State.QueueCount, _options.MaxQueuedMessages, HeldBytes, _options.SessionByteLimit, size, State.DroppedMessages, _options.QueueOverflow);
+                ClientId, State.QueueCount, _options.MaxQueuedMessages, HeldBytes, ByteLimit, size, State.DroppedMessages, _options.QueueOverflow);
         }
     }
 
@@ -524,7 +527,7 @@ public sealed partial class SessionGrain
     private bool TryHold(QueuedMessage message)
     {
         var held = HeldBytes + StoredSize.Of(message);
-        if (held > _options.SessionByteLimit)
+        if (held > ByteLimit)
         {
             return false;
         }

@@ -109,6 +109,45 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The records that grow with the fleet outgrow an Azure Table entity (1 MB): here the retained messages under one
+    /// first level, which one partition of the retained index holds. With sessions on Table storage they are kept in
+    /// blobs, and a wildcard subscriber gets them all, after a restart too.
+    /// </summary>
+    [Fact]
+    public async Task With_sessions_on_Table_storage_a_retained_partition_larger_than_an_entity_is_stored_and_found()
+    {
+        var settings = await SettingsAsync("AzureTable");
+        var level = "fleet" + Guid.NewGuid().ToString("N")[..8];
+        const int Count = 130;
+        var payload = new string('s', 8 * 1024);
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            // 130 retained messages of 8 KB: 1.04 MB in one partition.
+            await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{level}", MqttProtocolVersion.V500);
+            for (var i = 0; i < Count; i++)
+            {
+                var result = await publisher.PublishAsync($"{level}/device-{i:D3}/status", $"{i:D3}{payload}", MqttQualityOfServiceLevel.AtLeastOnce, retain: true);
+                Assert.Equal(MqttClientPublishReasonCode.NoMatchingSubscribers, result.ReasonCode);
+            }
+        }
+
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using var dashboard = await TestClient.ConnectAsync(broker.Port, $"dash-{level}", MqttProtocolVersion.V500);
+            await dashboard.SubscribeAsync($"{level}/+/status", MqttQualityOfServiceLevel.AtLeastOnce);
+            var seen = new SortedSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < Count; i++)
+            {
+                var message = await dashboard.ReceiveAsync($"retained message {i} of {Count}");
+                Assert.True(message.Retain);
+                seen.Add(message.Text()[..3]);
+            }
+
+            Assert.Equal(Enumerable.Range(0, Count).Select(i => i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)), seen);
+        }
+    }
+
     [Fact]
     public async Task A_session_byte_bound_larger_than_a_Table_entity_stops_the_broker_at_start_with_a_message_that_says_why()
     {

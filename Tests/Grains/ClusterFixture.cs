@@ -66,6 +66,7 @@ public sealed class MqttSiloConfigurator : ISiloConfigurator
     {
         // The broker's silo's own memory storage, as in the embedded broker.
         MemoryStateStorage.Add(siloBuilder.Services, StorageNames.Mqtt);
+        MemoryStateStorage.Add(siloBuilder.Services, StorageNames.Index);
         siloBuilder.UseInMemoryReminderService();
         siloBuilder.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         siloBuilder.Services.AddMqttGrains(new ConfigurationBuilder().Build());
