@@ -39,7 +39,17 @@ public sealed class SessionOptions
     public const long RecordReserve = 192 * 1024;
 
     /// <summary>The least a record must keep for the rest when <see cref="MaxSessionBytes"/> is set.</summary>
-    public const long MinimumRecordReserve = 64 * 1024;
+    public const long MinimumRecordReserve = 128 * 1024;
+
+    /// <summary>What a record keeps for the will (CONNECT packets are at most 64 KB by default) and packet ids.</summary>
+    public const long WillAndIdsReserve = 68 * 1024;
+
+    /// <summary>
+    /// The bytes a persistent session's subscriptions may take in its record, where the storage bounds one
+    /// (<see cref="StorageRecordLimit"/>): what its messages and will leave; null where there is no such bound.
+    /// </summary>
+    public long? SubscriptionByteLimit(bool persistent) =>
+        persistent && StorageRecordLimit is { } record ? record - SessionByteLimit(persistent) - WillAndIdsReserve : null;
 
     /// <summary>
     /// The bound in effect: <see cref="MaxSessionBytes"/>; unset, the default, or for a persistent session what its

@@ -26,6 +26,12 @@ public sealed partial class SessionGrain
             var shared = Topic.IsShared(request.Filter, out var group, out var filter);
             var qos = Math.Min(request.MaximumQos, (byte)QualityOfService.ExactlyOnce);
             var isNew = !State.Subscriptions.ContainsKey(request.Filter);
+            if (isNew && !SubscriptionFits(request.Filter))
+            {
+                codes[i] = (byte)ReasonCode.QuotaExceeded;
+                continue;
+            }
+
             var subscriber = new Subscriber(ClientId, qos, request.NoLocal, request.RetainAsPublished, subscriptionIdentifier, shared ? group : null);
             State.Subscriptions[request.Filter] = new StoredSubscription(qos, request.NoLocal, request.RetainAsPublished, request.RetainHandling, subscriptionIdentifier);
 
@@ -46,6 +52,36 @@ public sealed partial class SessionGrain
         await SaveAsync();
         ReportToDirectory();
         return new SubscribeResult(codes, [.. retained]);
+    }
+
+    /// <summary>What a subscription takes in stored state beside its filter, at most.</summary>
+    private const int StoredSubscriptionSize = 40;
+
+    /// <summary>
+    /// Whether a new subscription to <paramref name="filter"/> leaves the session's state within the record its
+    /// storage holds (<see cref="SessionOptions.SubscriptionByteLimit"/>); always where there is no such bound. A
+    /// session whose state outgrew its record could store nothing more: every message to it would fail.
+    /// </summary>
+    private bool SubscriptionFits(string filter)
+    {
+        if (_options.SubscriptionByteLimit(IsPersistent) is not { } limit)
+        {
+            return true;
+        }
+
+        long bytes = StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(filter);
+        foreach (var existing in State.Subscriptions.Keys)
+        {
+            bytes += StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(existing);
+        }
+
+        if (bytes <= limit)
+        {
+            return true;
+        }
+
+        _logger.LogWarning("Session {ClientId} refused a subscription to {Filter}: its {Count} subscriptions would take more than the {Limit} bytes its storage record leaves them (Azure Table storage; AzureBlob has no such bound)", ClientId, filter, State.SubscriptionCount + 1, limit);
+        return false;
     }
 
     public async Task<byte[]> Unsubscribe(long connectionId, string[] filters)

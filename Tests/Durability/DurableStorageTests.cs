@@ -148,6 +148,45 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A persistent session's subscriptions share its Table entity with its messages and will: a SUBSCRIBE that would
+    /// take it past what the entity leaves them is refused (v5 0x97 Quota exceeded), and the session works on.
+    /// </summary>
+    [Fact]
+    public async Task On_Table_storage_a_persistent_session_refuses_subscriptions_its_entity_cannot_hold_and_works_on()
+    {
+        var settings = await SettingsAsync("AzureTable");
+        await using var broker = await EmbeddedBroker.StartAsync(settings);
+        var id = Guid.NewGuid().ToString("N")[..8];
+        await using var device = await TestClient.ConnectAsync(broker.Port, $"subs-{id}", MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600));
+        var filters = Enumerable.Range(0, 1000).Select(i => $"subs/{id}/{i:D4}/{new string('f', 190)}").ToList();
+        var codes = new List<MqttClientSubscribeResultCode>();
+        foreach (var chunk in filters.Chunk(50))
+        {
+            var options = new MqttClientSubscribeOptionsBuilder();
+            foreach (var filter in chunk)
+            {
+                options.WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+
+            codes.AddRange((await device.Client.SubscribeAsync(options.Build())).Items.Select(item => item.ResultCode));
+        }
+
+        // About 124 KiB for subscriptions of some 240 bytes each: the first ~500 granted, every later one refused.
+        var granted = codes.TakeWhile(c => c == MqttClientSubscribeResultCode.GrantedQoS1).Count();
+        output.WriteLine($"{granted} of {filters.Count} subscriptions granted");
+        Assert.InRange(granted, 450, 600);
+        Assert.All(codes.Skip(granted), c => Assert.Equal(MqttClientSubscribeResultCode.QuotaExceeded, c));
+
+        // The session still stores what it is sent: a QoS 1 message to its last granted subscription, and one more.
+        await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
+        Assert.Equal(MqttClientPublishReasonCode.Success, (await publisher.PublishAsync(filters[granted - 1], "one", MqttQualityOfServiceLevel.AtLeastOnce)).ReasonCode);
+        Assert.Equal(MqttClientPublishReasonCode.NoMatchingSubscribers, (await publisher.PublishAsync(filters[granted], "refused", MqttQualityOfServiceLevel.AtLeastOnce)).ReasonCode);
+        Assert.Equal(MqttClientPublishReasonCode.Success, (await publisher.PublishAsync(filters[0], "two", MqttQualityOfServiceLevel.AtLeastOnce)).ReasonCode);
+        Assert.Equal("one", (await device.ReceiveAsync("the message to its last granted subscription")).Text());
+        Assert.Equal("two", (await device.ReceiveAsync("the message to its first subscription")).Text());
+    }
+
     [Fact]
     public async Task A_session_byte_bound_larger_than_a_Table_entity_stops_the_broker_at_start_with_a_message_that_says_why()
     {
