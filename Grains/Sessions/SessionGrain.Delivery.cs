@@ -372,14 +372,17 @@ public sealed partial class SessionGrain
         {
             var next = State.Queue[taken++];
 
-            // A queued message whose expiry passed is deleted, not delivered (3.3.2.3.3).
-            if (!next.Message.IsExpired(now))
-            {
-                output.Add(Start(next, connection));
-            }
-            else
+            // A queued message whose expiry passed is deleted, not delivered (3.3.2.3.3). One at QoS 0 (queued while
+            // offline) is held no longer once sent.
+            var expired = next.Message.IsExpired(now);
+            if (expired || next.Qos == 0)
             {
                 Let(next);
+            }
+
+            if (!expired)
+            {
+                output.Add(Start(next, connection));
             }
         }
 
@@ -435,8 +438,9 @@ public sealed partial class SessionGrain
             }
             else
             {
-                // Dropping older messages makes room only when the message fits beside those in flight.
-                if (_options.QueueOverflow == QueueOverflowPolicy.DropOldest && HeldBytes - QueuedBytes() + size <= ByteLimit)
+                // Dropping older messages makes room only when the message fits beside those in flight (counted only
+                // when the bytes are what is full).
+                if (_options.QueueOverflow == QueueOverflowPolicy.DropOldest && (HeldBytes + size <= ByteLimit || HeldBytes - QueuedBytes() + size <= ByteLimit))
                 {
                     while (State.QueueCount > 0 && !HasRoomFor(size))
                     {

@@ -122,6 +122,52 @@ public sealed class SessionByteLimitTests
         Assert.Equal(Enumerable.Range(0, info.InFlight), sent);
     }
 
+    [Fact]
+    public async Task QoS_0_messages_queued_while_offline_are_no_longer_held_once_sent()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync(new Dictionary<string, string?>
+        {
+            ["Mqtt:Sessions:MaxSessionBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mqtt:Sessions:QueueQos0WhileOffline"] = "true",
+        });
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var clientId = $"q0-{id}";
+        var topic = $"bytes/{id}/t";
+        await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, Persistent))
+        {
+            await device.SubscribeAsync(topic);
+            await device.DisconnectAsync();
+        }
+
+        await broker.Grains.WaitUntilOfflineAsync(clientId);
+        await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
+
+        // Three rounds of ten: each would take the session past its bound if what was sent stayed counted.
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await publisher.PublishAsync(topic, Numbered((round * 10) + i));
+            }
+
+            // A later QoS 1 publish from the same client is answered after the QoS 0 ones before it were routed.
+            await publisher.PublishAsync($"elsewhere/{id}", "sync", MqttQualityOfServiceLevel.AtLeastOnce);
+            var offline = await broker.Grains.GetGrain<ISessionGrain>(clientId).GetInfo();
+            Assert.Equal((10, 0L), (offline.Queued, offline.Dropped));
+
+            await using var back = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, Persistent);
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.Equal((round * 10) + i, Index(await back.ReceiveAsync($"queued QoS 0 message {i} of round {round}")));
+            }
+
+            var online = await broker.Grains.GetGrain<ISessionGrain>(clientId).GetInfo();
+            Assert.Equal((0, 0L), (online.Queued, online.HeldBytes));
+            await back.DisconnectAsync();
+            await broker.Grains.WaitUntilOfflineAsync(clientId);
+        }
+    }
+
     private static Action<MqttClientOptionsBuilder> Persistent => o => o.WithCleanStart(false).WithSessionExpiryInterval(3600);
 
     private static string Numbered(int i) => i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + new string('x', PayloadSize - 4);
