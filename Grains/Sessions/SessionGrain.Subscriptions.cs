@@ -14,6 +14,7 @@ public sealed partial class SessionGrain
         }
 
         var retained = new List<Delivery>();
+        long? subscriptionBytes = null;
         for (var i = 0; i < subscriptions.Length; i++)
         {
             var request = subscriptions[i];
@@ -26,7 +27,7 @@ public sealed partial class SessionGrain
             var shared = Topic.IsShared(request.Filter, out var group, out var filter);
             var qos = Math.Min(request.MaximumQos, (byte)QualityOfService.ExactlyOnce);
             var isNew = !State.Subscriptions.ContainsKey(request.Filter);
-            if (isNew && !SubscriptionFits(request.Filter))
+            if (isNew && !SubscriptionFits(request.Filter, ref subscriptionBytes))
             {
                 codes[i] = (byte)ReasonCode.QuotaExceeded;
                 continue;
@@ -61,22 +62,31 @@ public sealed partial class SessionGrain
     /// Whether a new subscription to <paramref name="filter"/> leaves the session's state within the record its
     /// storage holds (<see cref="SessionOptions.SubscriptionByteLimit"/>); always where there is no such bound. A
     /// session whose state outgrew its record could store nothing more: every message to it would fail.
+    /// <paramref name="taken"/> carries what the subscriptions take through one SUBSCRIBE, counted at its first new
+    /// filter.
     /// </summary>
-    private bool SubscriptionFits(string filter)
+    private bool SubscriptionFits(string filter, ref long? taken)
     {
         if (_options.SubscriptionByteLimit(IsPersistent) is not { } limit)
         {
             return true;
         }
 
-        long bytes = StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(filter);
-        foreach (var existing in State.Subscriptions.Keys)
+        if (taken is null)
         {
-            bytes += StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(existing);
+            long existing = 0;
+            foreach (var subscription in State.Subscriptions.Keys)
+            {
+                existing += StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(subscription);
+            }
+
+            taken = existing;
         }
 
+        var bytes = taken.Value + StoredSubscriptionSize + System.Text.Encoding.UTF8.GetByteCount(filter);
         if (bytes <= limit)
         {
+            taken = bytes;
             return true;
         }
 
