@@ -14,53 +14,60 @@ public sealed class SessionOptions
     /// <summary>
     /// Bytes of messages one session holds, queued and in flight together, each counted at the size it takes in stored
     /// state (<see cref="StoredSize"/>): a message that would take the session past it meets the queue's overflow policy.
-    /// Unset: <see cref="DefaultMaxSessionBytes"/>, or less for a persistent session where the grain storage bounds one
-    /// record (<see cref="StorageRecordLimit"/>).
+    /// Unset: <see cref="DefaultMaxSessionBytes"/>.
     /// </summary>
     [Range(4096, long.MaxValue)]
     public long? MaxSessionBytes { get; set; }
 
     /// <summary>
-    /// The most one stored record takes in the silo's grain storage, which holds a session's whole state: set by the
-    /// silo for Azure Table storage (one entity); null where there is no such bound (memory, Azure Blob).
+    /// The most one stored record takes in the silo's grain storage: set by the silo for Azure Table storage (one
+    /// entity), where a session's messages are kept in pages of such records and the session's own record names them;
+    /// null where there is no such bound (memory, Azure Blob).
     /// </summary>
     internal long? StorageRecordLimit { get; set; }
 
     public const long DefaultMaxSessionBytes = 16 * 1024 * 1024;
 
     /// <summary>
-    /// What one Azure Table entity holds of a grain's state: Orleans splits it over 15 binary properties of 64 KB
-    /// (960 KiB), and the service refuses an entity over 1 MiB. Azurite counts the entity as the JSON it receives,
-    /// with the binary in base64, so there it holds a little less than 768 KiB; this bound fits both.
+    /// What one Azure Table entity holds of a grain's state: 15 binary properties of 64 KB (960 KiB), and the service
+    /// refuses an entity over 1 MiB. Azurite counts the entity as the JSON it receives, with the binary in base64, so
+    /// there it holds a little less than 768 KiB; this bound fits both.
     /// </summary>
     public const long AzureTableRecordLimit = 720 * 1024;
 
-    /// <summary>What a session's record keeps for the rest of its state (subscriptions, will, packet ids) under <see cref="StorageRecordLimit"/>.</summary>
-    public const long RecordReserve = 192 * 1024;
+    /// <summary>What a page keeps beside one message: its sequence number and the lists around it.</summary>
+    public const long PageReserve = 1024;
 
-    /// <summary>The least a record must keep for the rest when <see cref="MaxSessionBytes"/> is set.</summary>
-    public const long MinimumRecordReserve = 128 * 1024;
-
-    /// <summary>What a record keeps for the will (CONNECT packets are at most 64 KB by default) and packet ids.</summary>
+    /// <summary>What a session's record keeps for the will (CONNECT packets are at most 64 KB by default) and packet ids.</summary>
     public const long WillAndIdsReserve = 68 * 1024;
+
+    /// <summary>The least a session's record must leave its subscriptions, where the storage bounds one record.</summary>
+    public const long MinimumSubscriptionBytes = 64 * 1024;
+
+    /// <summary>What the session's record takes to name one message it holds (its sequence number, packet id, a flag).</summary>
+    public const long RecordBytesPerMessage = 16;
 
     /// <summary>
     /// The bytes a persistent session's subscriptions may take in its record, where the storage bounds one
-    /// (<see cref="StorageRecordLimit"/>): what its messages and will leave; null where there is no such bound.
+    /// (<see cref="StorageRecordLimit"/>): what naming its messages and keeping its will leave; null where there is no
+    /// such bound.
     /// </summary>
     public long? SubscriptionByteLimit(bool persistent) =>
-        persistent && StorageRecordLimit is { } record ? record - SessionByteLimit(persistent) - WillAndIdsReserve : null;
+        persistent && StorageRecordLimit is { } record ? record - WillAndIdsReserve - (RecordBytesPerMessage * (MaxQueuedMessages + MaxInflightMessages)) : null;
+
+    /// <summary>The bound in effect: <see cref="MaxSessionBytes"/>, or the default.</summary>
+    public long SessionByteLimit => MaxSessionBytes ?? DefaultMaxSessionBytes;
 
     /// <summary>
-    /// The bound in effect: <see cref="MaxSessionBytes"/>; unset, the default, or for a persistent session what its
-    /// storage record takes. A clean session is stored only when parked, while quiet.
+    /// The largest message a session stores (counted as <see cref="StoredSize"/>): what one page of the storage's
+    /// records takes, for a persistent session where the storage bounds one; otherwise no more than the session holds.
     /// </summary>
-    public long SessionByteLimit(bool persistent) =>
-        MaxSessionBytes ?? (persistent && StorageRecordLimit is { } record ? record - RecordReserve : DefaultMaxSessionBytes);
+    public long MessageByteLimit(bool persistent) =>
+        persistent && StorageRecordLimit is { } record ? Math.Min(record - PageReserve, SessionByteLimit) : SessionByteLimit;
 
-    internal string? SessionBytesError =>
-        MaxSessionBytes is { } bytes && StorageRecordLimit is { } record && bytes > record - MinimumRecordReserve
-            ? $"Mqtt:Sessions:MaxSessionBytes is {bytes}, more than the grain storage holds for one session: Azure Table storage (Orleans:Persistence=AzureTable) keeps a session's state in one entity of at most {record} bytes, and the session's subscriptions and will need room too. Set it to {record - MinimumRecordReserve} or less, or leave it unset ({record - RecordReserve}), or use Orleans:Persistence=AzureBlob."
+    internal string? StorageRecordError =>
+        StorageRecordLimit is { } record && SubscriptionByteLimit(persistent: true) < MinimumSubscriptionBytes
+            ? $"Mqtt:Sessions:MaxQueuedMessages ({MaxQueuedMessages}) and Mqtt:Sessions:MaxInflightMessages ({MaxInflightMessages}) together are more messages than a session's record names on Azure Table storage (Orleans:Persistence=AzureTable): the record is one entity of at most {record} bytes, which takes {RecordBytesPerMessage} bytes per message held besides the will and the subscriptions. Keep the two at {(record - WillAndIdsReserve - MinimumSubscriptionBytes) / RecordBytesPerMessage} or less together, or use Orleans:Persistence=AzureBlob."
             : null;
 
     /// <summary>

@@ -12,7 +12,7 @@ public static class BrokerServices
     {
         services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.ParkAfterIsValid, "Mqtt:Sessions:ParkAfter must be 0 (never park) or at least 00:00:01.").ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SessionOptions>, SessionBytesValidation>();
+        services.AddSingleton<IValidateOptions<SessionOptions>, StorageRecordValidation>();
 
         // Quiet sessions are parked by Orleans' idle collection, at their own age; the collector looks often enough
         // to park them within a quarter of that age after it.
@@ -42,17 +42,17 @@ public static class BrokerServices
     }
 
     /// <summary>
-    /// The silo's grain storage keeps a session's whole state in one record of at most <paramref name="bytes"/>
-    /// (Azure Table storage): sessions hold less by default, and a larger <c>Mqtt:Sessions:MaxSessionBytes</c> is
-    /// refused at start.
+    /// The silo's grain storage keeps records of at most <paramref name="bytes"/> (Azure Table storage): a session
+    /// stores no message larger than one, names its messages in one, and refuses subscriptions that would outgrow it;
+    /// queue bounds whose names would not fit are refused at start.
     /// </summary>
     public static IServiceCollection LimitStoredRecordsTo(this IServiceCollection services, long bytes) =>
         services.PostConfigure<SessionOptions>(o => o.StorageRecordLimit = bytes);
 
-    private sealed class SessionBytesValidation : IValidateOptions<SessionOptions>
+    private sealed class StorageRecordValidation : IValidateOptions<SessionOptions>
     {
         public ValidateOptionsResult Validate(string? name, SessionOptions options) =>
-            options.SessionBytesError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+            options.StorageRecordError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

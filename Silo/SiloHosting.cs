@@ -44,16 +44,9 @@ public static class SiloHosting
         switch (cluster.Persistence)
         {
             case PersistenceKind.AzureTable:
-                silo.AddAzureTableGrainStorage(StorageNames.Mqtt, options => options.Configure<IServiceProvider>((o, services) =>
-                {
-                    o.TableServiceClient = azure.CreateTableServiceClient();
-                    o.TableName = "MqttState";
-                    o.DeleteStateOnClear = true;
-                    o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
-                }));
-
-                // A session's whole state is one entity: sessions hold no more messages than it takes. The records
-                // that grow with the fleet go to blobs, which have no such bound (StorageNames.Index).
+                // Sessions in table MqttState, their messages in pages of their own (SessionTableStorage); the
+                // records that grow with the fleet in blobs, which have no bound of one entity (StorageNames.Index).
+                SessionTableStorage.Add(silo.Services, StorageNames.Mqtt, _ => azure.CreateTableServiceClient().GetTableClient("MqttState"));
                 silo.Services.LimitStoredRecordsTo(Grains.SessionOptions.AzureTableRecordLimit);
                 AddBlobStorage(silo, StorageNames.Index, azure);
                 break;

@@ -154,7 +154,7 @@ public enum DropReason
     /// <summary>Its Message Expiry Interval passed before delivery started.</summary>
     Expired,
 
-    /// <summary>Larger than the subscriber's Maximum Packet Size.</summary>
+    /// <summary>Larger than the subscriber's Maximum Packet Size, or than one record of its session's storage.</summary>
     PacketTooLarge,
 
     /// <summary>An offline or slow persistent session's queue was full.</summary>

@@ -415,6 +415,17 @@ public sealed partial class SessionGrain
     private void Enqueue(QueuedMessage message)
     {
         var size = StoredSize.Of(message);
+        if (size > MessageLimit)
+        {
+            // Larger than one record of the session's storage (Azure Table): it cannot be stored, so it is not taken.
+            State.DroppedMessages++;
+            BrokerMetrics.MessageDropped(DropReason.PacketTooLarge);
+            _logger.LogWarning(
+                "Session {ClientId} dropped a message of {Size} bytes on {Topic}: larger than one record of its storage holds ({Limit} bytes; Azure Table storage, where Orleans:Persistence=AzureBlob has no such bound)",
+                ClientId, size, message.Message.Topic, MessageLimit);
+            return;
+        }
+
         if (!HasRoomFor(size))
         {
             if (message.Qos > 0 && BridgeClientIds.IsReserved(ClientId))
@@ -464,7 +475,10 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>The bytes of messages this session may hold (<see cref="SessionOptions.SessionByteLimit"/>).</summary>
-    private long ByteLimit => _options.SessionByteLimit(IsPersistent);
+    private long ByteLimit => _options.SessionByteLimit;
+
+    /// <summary>The largest message this session stores (<see cref="SessionOptions.MessageByteLimit"/>).</summary>
+    private long MessageLimit => _options.MessageByteLimit(IsPersistent);
 
     private bool HasRoomFor(long size) => State.QueueCount < _options.MaxQueuedMessages && HeldBytes + size <= ByteLimit;
 
@@ -530,8 +544,9 @@ public sealed partial class SessionGrain
     /// <summary>Holds a new message about to go in flight, if the session's byte bound has room for it.</summary>
     private bool TryHold(QueuedMessage message)
     {
-        var held = HeldBytes + StoredSize.Of(message);
-        if (held > ByteLimit)
+        var size = StoredSize.Of(message);
+        var held = HeldBytes + size;
+        if (held > ByteLimit || size > MessageLimit)
         {
             return false;
         }

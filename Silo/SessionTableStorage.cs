@@ -1,0 +1,659 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Silo;
+
+/// <summary>
+/// Persistent sessions on Azure Table storage, paged: a session's messages are kept in pages of their own, each an
+/// entity written when new messages go into it, and the session's entity (<see cref="SessionRecord"/>) names the
+/// messages it holds by sequence number. A group commit writes the pages that got new messages and that small record,
+/// in one transaction of the session's partition, so either all of it is stored or none; pages whose every message has
+/// been acknowledged go in the same transaction. Writing the whole session on every commit, as Orleans' table storage
+/// does, wrote each message about twelve times, and bounded a session by one entity (1 MB).
+/// <para>
+/// Entities: partition <c>{ServiceId}_{GrainId}</c> and row <c>session</c>, as Orleans' table storage keys them,
+/// so a session it stored is read here (and written back paged); pages are rows <c>session~p{number}</c>. A page
+/// that no record names (a crash between two writes of a commit too large for one transaction) is ignored and deleted
+/// by the next write. Only <see cref="SessionState"/> is stored here.
+/// </para>
+/// </summary>
+public sealed partial class SessionTableStorage(
+    string name,
+    TableClient table,
+    Serializer serializer,
+    IOptions<ClusterOptions> cluster,
+    ILogger<SessionTableStorage> logger) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+{
+    /// <summary>A page takes new messages while it is below this many bytes (counted as <see cref="StoredSize"/>)...</summary>
+    public const int PageBytes = 32 * 1024;
+
+    /// <summary>...and below this many messages.</summary>
+    public const int PageMessages = 128;
+
+    private const string FormatProperty = "Format";
+    private const int PagedFormat = 2;
+    private const string DataProperty = "Data";
+    private const string PageMarker = "~p";
+
+    // As Orleans' table storage splits a record: properties of 64 KB, 15 of them.
+    private const int ChunkBytes = 64 * 1024;
+    private const int MaxChunks = 15;
+
+    // One transaction: at most 100 operations and 4 MB; this leaves room for the requests' own bytes.
+    private const int MaxOperations = 100;
+    private const long MaxTransactionBytes = 3 * 1024 * 1024;
+
+    // What this silo last wrote or read of each activation's session: per IGrainState, which the activation keeps.
+    private readonly ConditionalWeakTable<object, Written> _written = [];
+
+    public static void Add(IServiceCollection services, string name, Func<IServiceProvider, TableClient> table) =>
+        services.AddGrainStorage(name, (sp, key) => new SessionTableStorage(
+            key,
+            table(sp),
+            sp.GetRequiredService<Serializer>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>(),
+            sp.GetRequiredService<ILogger<SessionTableStorage>>()));
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe($"{nameof(SessionTableStorage)}-{name}", ServiceLifecycleStage.ApplicationServices, async cancellation =>
+        {
+            await table.CreateIfNotExistsAsync(cancellation);
+        });
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var (partition, row) = Keys(stateName, grainId);
+        TableEntity? header = null;
+        var pages = new List<(long Number, TableEntity Entity)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {row} and RowKey lt {row + "~q"}");
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter))
+        {
+            if (entity.RowKey == row)
+            {
+                header = entity;
+            }
+            else if (PageNumber(entity.RowKey, row) is { } number)
+            {
+                pages.Add((number, entity));
+            }
+        }
+
+        var written = new Written { NextPage = pages.Count == 0 ? 0 : pages.Max(p => p.Number) + 1 };
+        SessionState state;
+        if (header is null)
+        {
+            state = new SessionState();
+            foreach (var (number, _) in pages)
+            {
+                written.Orphans.Add(number);
+            }
+        }
+        else if (header.GetInt32(FormatProperty) == PagedFormat)
+        {
+            var record = serializer.Deserialize<SessionRecord>(ReadData(header)) ?? throw new InvalidDataException($"The session {grainId} has an empty record in table {table.Name}.");
+            state = Rebuild(record, pages, written, grainId);
+        }
+        else
+        {
+            // Stored by Orleans' table storage: the whole state in the entity. The next write pages it.
+            state = serializer.Deserialize<SessionState>(ReadData(header)) ?? new SessionState();
+            foreach (var (number, _) in pages)
+            {
+                written.Orphans.Add(number);
+            }
+        }
+
+        _written.AddOrUpdate(grainState, written);
+        grainState.State = (T)(object)state!;
+        grainState.RecordExists = header is not null;
+        grainState.ETag = header?.ETag.ToString();
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var (partition, row) = Keys(stateName, grainId);
+        var written = _written.GetValue(grainState, _ => new Written { Unread = true });
+        if (written.Unread)
+        {
+            // Never read by this activation (Orleans reads first): learn which pages exist, so none is numbered twice.
+            await LearnPagesAsync(partition, row, written);
+        }
+
+        // Everything is taken from the state before the first await below: the record is the state as it was when
+        // the write started, never a mix with changes made while it runs.
+        var plan = Plan(Session(grainState), written);
+        var etag = grainState.ETag;
+        var transaction = new List<TableTransactionAction>();
+        var transactionBytes = (long)plan.Record.Length;
+        var before = new List<(List<TableTransactionAction> Actions, long Bytes)>();
+
+        foreach (var page in plan.Pages)
+        {
+            var entity = Entity(partition, PageRow(row, page.Number), page.Data);
+            if (page.Stored)
+            {
+                // The open page, taking more messages: always in the transaction with the record.
+                transaction.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity));
+                transactionBytes += page.Data.Length;
+            }
+            else if (transaction.Count + 2 > MaxOperations || transactionBytes + page.Data.Length > MaxTransactionBytes)
+            {
+                // Too much for one transaction: new pages go first in transactions of their own. Until the record that
+                // names them is stored, nothing reads them; after a crash, the next write deletes them.
+                if (before.Count == 0 || before[^1].Actions.Count >= MaxOperations || before[^1].Bytes + page.Data.Length > MaxTransactionBytes)
+                {
+                    before.Add(([], 0));
+                }
+
+                before[^1].Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, entity));
+                before[^1] = (before[^1].Actions, before[^1].Bytes + page.Data.Length);
+            }
+            else
+            {
+                transaction.Add(new TableTransactionAction(TableTransactionActionType.Add, entity));
+                transactionBytes += page.Data.Length;
+            }
+        }
+
+        var header = Entity(partition, row, plan.Record);
+        header[FormatProperty] = PagedFormat;
+        var headerIndex = transaction.Count;
+        transaction.Add(etag is null
+            ? new TableTransactionAction(TableTransactionActionType.Add, header)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, header, new ETag(etag)));
+
+        var deleteLater = new List<long>();
+        foreach (var number in plan.Unused)
+        {
+            if (transaction.Count < MaxOperations)
+            {
+                transaction.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, PageRow(row, number)), ETag.All));
+            }
+            else
+            {
+                deleteLater.Add(number);
+            }
+        }
+
+        try
+        {
+            foreach (var (actions, _) in before)
+            {
+                await table.SubmitTransactionAsync(actions);
+            }
+
+            var responses = (await table.SubmitTransactionAsync(transaction)).Value;
+            grainState.ETag = responses[headerIndex].Headers.ETag?.ToString()
+                ?? throw new InvalidOperationException($"Table {table.Name} returned no ETag for the session {grainId}.");
+            grainState.RecordExists = true;
+            plan.Stored(written);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status is 404 or 409 or 412)
+        {
+            LogConflict(logger, grainId, etag, ex.Message);
+            written.Forget();
+            throw new InconsistentStateException($"The session {grainId} was changed or deleted in table {table.Name} by another writer ({ex.Status}): {ex.Message}", "Unknown", etag ?? "", ex);
+        }
+        catch (Exception ex)
+        {
+            // What is stored is unknown now: the next write learns which pages exist and writes every message again.
+            written.Forget();
+            LogWriteFailed(logger, ex, grainId, table.Name);
+            throw;
+        }
+
+        if (deleteLater.Count > 0)
+        {
+            await DeleteAsync(partition, row, deleteLater, written);
+        }
+    }
+
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var (partition, row) = Keys(stateName, grainId);
+        var written = _written.GetValue(grainState, _ => new Written { Unread = true });
+        if (written.Unread)
+        {
+            await LearnPagesAsync(partition, row, written);
+        }
+
+        if (grainState.ETag is { } etag)
+        {
+            try
+            {
+                await table.DeleteEntityAsync(partition, row, new ETag(etag));
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                throw new InconsistentStateException($"The session {grainId} was changed or deleted in table {table.Name} by another writer ({ex.Status}): {ex.Message}", "Unknown", etag, ex);
+            }
+        }
+
+        // Without the record nothing reads the pages; a crash before they are deleted leaves them to the next write.
+        await DeleteAsync(partition, row, [.. written.Pages, .. written.Orphans], written);
+        written.Forget();
+        grainState.State = (T)(object)new SessionState()!;
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+    }
+
+    private static SessionState Session<T>(IGrainState<T> grainState) =>
+        grainState.State as SessionState
+        ?? throw new NotSupportedException($"{nameof(SessionTableStorage)} stores sessions ({nameof(SessionState)}), not {typeof(T).Name}.");
+
+    /// <summary>What to write for the session as it is now (synchronous: the state may change once the write awaits).</summary>
+    private WritePlan Plan(SessionState state, Written written)
+    {
+        var sequences = new Dictionary<QueuedMessage, long>(state.InFlightCount + state.QueueCount, ReferenceEqualityComparer.Instance);
+        var fresh = new List<(long Sequence, QueuedMessage Message)>();
+        long SequenceOf(QueuedMessage message)
+        {
+            if (!sequences.TryGetValue(message, out var sequence))
+            {
+                if (!written.Sequences.TryGetValue(message, out sequence))
+                {
+                    sequence = written.NextSequence++;
+                    fresh.Add((sequence, message));
+                }
+
+                sequences[message] = sequence;
+            }
+
+            return sequence;
+        }
+
+        var inFlight = new long[state.InFlightCount];
+        var packetIds = new ushort[inFlight.Length];
+        var released = new bool[inFlight.Length];
+        for (var i = 0; i < inFlight.Length; i++)
+        {
+            var message = state.InFlight[i];
+            inFlight[i] = SequenceOf(message.Message);
+            packetIds[i] = message.PacketId;
+            released[i] = message.Released;
+        }
+
+        var queue = new long[state.QueueCount];
+        for (var i = 0; i < queue.Length; i++)
+        {
+            queue[i] = SequenceOf(state.Queue[i]);
+        }
+
+        // The pages that get new messages: the open page while it has room, then new ones.
+        var pages = new List<PagePlan>();
+        PagePlan? current = null;
+        if (fresh.Count > 0 && written.Open is { } open && written.Pages.Contains(open.Number))
+        {
+            current = new PagePlan(open.Number, stored: true);
+            foreach (var (sequence, message) in open.Entries)
+            {
+                if (sequences.ContainsKey(message))
+                {
+                    current.Add(sequence, message);
+                }
+            }
+        }
+
+        foreach (var (sequence, message) in fresh)
+        {
+            var size = StoredSize.Of(message);
+            if (current is null || (current.Entries.Count > 0 && (current.Bytes + size > PageBytes || current.Entries.Count >= PageMessages)))
+            {
+                if (current is not null)
+                {
+                    pages.Add(current);
+                }
+
+                current = new PagePlan(written.NextPage++, stored: false);
+            }
+
+            current.Add(sequence, message, size);
+        }
+
+        if (current is not null)
+        {
+            pages.Add(current);
+        }
+
+        foreach (var page in pages)
+        {
+            page.Data = Serialize(new SessionPage { Sequences = [.. page.Entries.Select(e => e.Sequence)], Messages = [.. page.Entries.Select(e => e.Message)] }, "a page");
+        }
+
+        // Pages none of whose messages the session still holds.
+        var live = new HashSet<long>();
+        foreach (var sequence in sequences.Values)
+        {
+            if (written.PageOf.TryGetValue(sequence, out var number))
+            {
+                live.Add(number);
+            }
+        }
+
+        var unused = written.Pages.Where(n => !live.Contains(n) && !pages.Exists(p => p.Number == n)).Concat(written.Orphans).ToList();
+
+        // The record: the session without its messages, which it names instead.
+        var (keptInFlight, keptQueue) = (state.InFlight, state.Queue);
+        byte[] record;
+        try
+        {
+            (state.InFlight, state.Queue) = ([], []);
+            record = Serialize(new SessionRecord
+            {
+                Session = state,
+                InFlight = inFlight,
+                PacketIds = packetIds,
+                Released = released,
+                Queue = queue,
+                NextSequence = written.NextSequence,
+                NextPage = written.NextPage,
+            }, "the session's record");
+        }
+        finally
+        {
+            (state.InFlight, state.Queue) = (keptInFlight, keptQueue);
+        }
+
+        return new WritePlan(record, pages, unused, sequences);
+    }
+
+    /// <summary>The session from its record and its pages.</summary>
+    private SessionState Rebuild(SessionRecord record, List<(long Number, TableEntity Entity)> pages, Written written, GrainId grainId)
+    {
+        var named = new HashSet<long>(record.InFlight);
+        named.UnionWith(record.Queue);
+        var messages = new Dictionary<long, QueuedMessage>(named.Count);
+        foreach (var (number, entity) in pages)
+        {
+            var page = serializer.Deserialize<SessionPage>(ReadData(entity)) ?? new SessionPage();
+            var used = false;
+            for (var i = 0; i < page.Sequences.Length; i++)
+            {
+                if (named.Contains(page.Sequences[i]))
+                {
+                    messages[page.Sequences[i]] = page.Messages[i];
+                    written.PageOf[page.Sequences[i]] = number;
+                    used = true;
+                }
+            }
+
+            if (used)
+            {
+                written.Pages.Add(number);
+            }
+            else
+            {
+                written.Orphans.Add(number);
+            }
+        }
+
+        var state = record.Session;
+        var missing = 0;
+        for (var i = 0; i < record.InFlight.Length; i++)
+        {
+            if (messages.TryGetValue(record.InFlight[i], out var message))
+            {
+                state.InFlight.Add(new InFlightMessage { PacketId = record.PacketIds[i], Message = message, Released = record.Released[i] });
+                written.Sequences[message] = record.InFlight[i];
+            }
+            else
+            {
+                missing++;
+            }
+        }
+
+        foreach (var sequence in record.Queue)
+        {
+            if (messages.TryGetValue(sequence, out var message))
+            {
+                state.Queue.Add(message);
+                written.Sequences[message] = sequence;
+            }
+            else
+            {
+                missing++;
+            }
+        }
+
+        if (missing > 0)
+        {
+            // Cannot happen while pages and record are written as above; said loudly if storage was changed by hand.
+            state.DroppedMessages += missing;
+            LogMissing(logger, grainId, missing, table.Name);
+        }
+
+        written.NextSequence = Math.Max(record.NextSequence, messages.Count == 0 ? 0 : messages.Keys.Max() + 1);
+        written.NextPage = Math.Max(written.NextPage, record.NextPage);
+        return state;
+    }
+
+    private async Task LearnPagesAsync(string partition, string row, Written written)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {row} and RowKey lt {row + "~q"}");
+        var existing = new List<long>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["RowKey"]))
+        {
+            if (PageNumber(entity.RowKey, row) is { } number)
+            {
+                existing.Add(number);
+            }
+        }
+
+        // Pages it knows are kept as they are; any other is a leftover, deleted with the next write.
+        foreach (var number in existing)
+        {
+            if (!written.Pages.Contains(number))
+            {
+                written.Orphans.Add(number);
+            }
+        }
+
+        written.NextPage = Math.Max(written.NextPage, existing.Count == 0 ? 0 : existing.Max() + 1);
+        written.Open = null;
+        written.Unread = false;
+    }
+
+    private async Task DeleteAsync(string partition, string row, IReadOnlyCollection<long> numbers, Written written)
+    {
+        foreach (var chunk in numbers.Chunk(MaxOperations))
+        {
+            foreach (var number in chunk)
+            {
+                try
+                {
+                    await table.DeleteEntityAsync(partition, PageRow(row, number), ETag.All);
+                    written.Orphans.Remove(number);
+                    written.Pages.Remove(number);
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404)
+                {
+                    written.Orphans.Remove(number);
+                    written.Pages.Remove(number);
+                }
+                catch (RequestFailedException ex)
+                {
+                    // Harmless while it stays: no record names it. The next write tries again.
+                    written.Orphans.Add(number);
+                    LogDeleteFailed(logger, partition, number, ex.Message);
+                }
+            }
+        }
+    }
+
+    private byte[] Serialize<TRecord>(TRecord record, string what)
+    {
+        var data = PooledGrainStorageSerializer.SerializeToArray(serializer, record);
+        if (data.Length > ChunkBytes * MaxChunks)
+        {
+            throw new ArgumentOutOfRangeException(nameof(record), $"Cannot store {what}: {data.Length} bytes, more than a table entity holds ({ChunkBytes * MaxChunks}).");
+        }
+
+        return data;
+    }
+
+    private static TableEntity Entity(string partition, string row, byte[] data)
+    {
+        var entity = new TableEntity(partition, row);
+        for (int offset = 0, i = 0; offset < data.Length; offset += ChunkBytes, i++)
+        {
+            entity[i == 0 ? DataProperty : DataProperty + i.ToString(CultureInfo.InvariantCulture)] = data.AsSpan(offset, Math.Min(ChunkBytes, data.Length - offset)).ToArray();
+        }
+
+        return entity;
+    }
+
+    /// <summary>The binary properties <c>Data</c>, <c>Data1</c>…<c>Data14</c>, joined (as Orleans' table storage writes them).</summary>
+    private static byte[] ReadData(TableEntity entity)
+    {
+        var chunks = new List<byte[]>();
+        for (var i = 0; i < MaxChunks; i++)
+        {
+            var property = i == 0 ? DataProperty : DataProperty + i.ToString(CultureInfo.InvariantCulture);
+            switch (entity.TryGetValue(property, out var value) ? value : null)
+            {
+                case byte[] { Length: > 0 } bytes:
+                    chunks.Add(bytes);
+                    break;
+                case string { Length: > 0 } text:
+                    chunks.Add(Convert.FromBase64String(text));
+                    break;
+            }
+        }
+
+        return chunks.Count == 1 ? chunks[0] : [.. chunks.SelectMany(c => c)];
+    }
+
+    private (string Partition, string Row) Keys(string stateName, GrainId grainId) =>
+        (Sanitize($"{cluster.Value.ServiceId}_{grainId}"), Sanitize(stateName));
+
+    private static string PageRow(string row, long number) => row + PageMarker + number.ToString("D12", CultureInfo.InvariantCulture);
+
+    private static long? PageNumber(string rowKey, string row) =>
+        rowKey.Length > row.Length + PageMarker.Length && rowKey.AsSpan(row.Length).StartsWith(PageMarker)
+        && long.TryParse(rowKey.AsSpan(row.Length + PageMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? number
+            : null;
+
+    /// <summary>As Orleans' table storage makes keys: characters a key cannot hold become <c>_</c>.</summary>
+    private static string Sanitize(string key) => key.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+
+    /// <summary>What is stored of one activation's session, as far as this silo knows.</summary>
+    private sealed class Written
+    {
+        /// <summary>Not read by this activation, or a write failed: which pages exist must be asked first.</summary>
+        public bool Unread { get; set; }
+
+        /// <summary>Messages stored in pages, by object: the session's lists hold the objects read or written.</summary>
+        public Dictionary<QueuedMessage, long> Sequences { get; set; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>The page each stored message is in.</summary>
+        public Dictionary<long, long> PageOf { get; } = [];
+
+        /// <summary>The pages the stored record names.</summary>
+        public HashSet<long> Pages { get; } = [];
+
+        /// <summary>Pages no record names, to delete.</summary>
+        public HashSet<long> Orphans { get; } = [];
+
+        /// <summary>The last page written, which takes the next new messages while it has room.</summary>
+        public OpenPage? Open { get; set; }
+
+        public long NextSequence { get; set; }
+
+        public long NextPage { get; set; }
+
+        /// <summary>Nothing stored is known: the next write asks which pages exist and writes every message anew.</summary>
+        public void Forget()
+        {
+            Sequences.Clear();
+            PageOf.Clear();
+            Pages.Clear();
+            Open = null;
+            Unread = true;
+        }
+    }
+
+    private sealed record OpenPage(long Number, List<(long Sequence, QueuedMessage Message)> Entries);
+
+    private sealed class PagePlan(long number, bool stored)
+    {
+        public long Number { get; } = number;
+
+        /// <summary>The page is stored already: it is replaced, not added.</summary>
+        public bool Stored { get; } = stored;
+
+        public List<(long Sequence, QueuedMessage Message)> Entries { get; } = [];
+
+        public long Bytes { get; private set; }
+
+        public byte[] Data { get; set; } = [];
+
+        public void Add(long sequence, QueuedMessage message, long? size = null)
+        {
+            Entries.Add((sequence, message));
+            Bytes += size ?? StoredSize.Of(message);
+        }
+    }
+
+    private sealed record WritePlan(byte[] Record, List<PagePlan> Pages, List<long> Unused, Dictionary<QueuedMessage, long> Sequences)
+    {
+        /// <summary>The transaction went through: what is stored now.</summary>
+        public void Stored(Written written)
+        {
+            foreach (var number in Unused)
+            {
+                written.Pages.Remove(number);
+                written.Orphans.Remove(number);
+            }
+
+            foreach (var page in Pages)
+            {
+                written.Pages.Add(page.Number);
+                foreach (var (sequence, _) in page.Entries)
+                {
+                    written.PageOf[sequence] = page.Number;
+                }
+            }
+
+            // Forget the messages the session no longer holds.
+            foreach (var (message, sequence) in written.Sequences)
+            {
+                if (!Sequences.ContainsKey(message))
+                {
+                    written.PageOf.Remove(sequence);
+                }
+            }
+
+            written.Sequences = Sequences;
+            if (Pages.Count > 0)
+            {
+                var last = Pages[^1];
+                written.Open = last.Bytes < PageBytes && last.Entries.Count < PageMessages ? new OpenPage(last.Number, last.Entries) : null;
+            }
+            else if (written.Open is { } open && !written.Pages.Contains(open.Number))
+            {
+                written.Open = null;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The session {GrainId} was not written: its record changed or went since it was read (ETag {ETag}): {Error}")]
+    private static partial void LogConflict(ILogger logger, GrainId grainId, string? etag, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The session {GrainId} could not be written to table {Table}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, GrainId grainId, string table);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The session {GrainId} names {Missing} messages that are in none of its pages in table {Table}: they are counted as dropped")]
+    private static partial void LogMissing(ILogger logger, GrainId grainId, int missing, string table);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete page {Page} of {Partition}; the next write tries again: {Error}")]
+    private static partial void LogDeleteFailed(ILogger logger, string partition, long page, string error);
+}

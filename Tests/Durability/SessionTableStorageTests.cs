@@ -1,0 +1,261 @@
+using System.Text;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using OrleansMqtt.Grains;
+using OrleansMqtt.Silo;
+using Orleans.Storage;
+using OrleansMqtt.Tests.Infrastructure;
+
+namespace OrleansMqtt.Tests.Durability;
+
+/// <summary>
+/// Persistent sessions on Azure Table storage (Azurite), paged: the session's record names its messages and the
+/// messages live in pages, so a write stores what changed and a session is not bound by one entity.
+/// </summary>
+public sealed class SessionTableStorageTests
+{
+    private static readonly Serializer Serializer = new ServiceCollection()
+        .AddSerializer(b => b.AddAssembly(typeof(SessionState).Assembly).AddAssembly(typeof(MqttMessage).Assembly))
+        .BuildServiceProvider()
+        .GetRequiredService<Serializer>();
+
+    private const string StateName = "session";
+
+    [Fact]
+    public async Task A_session_reads_back_as_written_its_in_flight_and_queued_messages_in_order()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var written = new Held();
+        await storage.ReadStateAsync(StateName, grainId, written);
+        Assert.False(written.RecordExists);
+        var state = written.State;
+        state.Exists = true;
+        state.SessionExpiryInterval = 3600;
+        state.Subscriptions["fleet/+/cmd"] = new StoredSubscription(1, false, false, 0, 4);
+        var messages = Enumerable.Range(0, 300).Select(i => Message($"fleet/{i % 7}/cmd", i)).ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            state.InFlight.Add(new InFlightMessage { PacketId = (ushort)(i + 1), Message = messages[i], Released = i == 1 });
+        }
+
+        state.Queue.AddRange(messages.Skip(3));
+        await storage.WriteStateAsync(StateName, grainId, written);
+
+        var read = await ReadAsync(table, grainId);
+        Assert.True(read.RecordExists);
+        Assert.Equal(written.ETag, read.ETag);
+        Assert.Equal(3600u, read.State.SessionExpiryInterval);
+        Assert.Equal(4u, read.State.Subscriptions["fleet/+/cmd"].SubscriptionIdentifier);
+        Assert.Equal([1, 2, 3], read.State.InFlight.Select(m => (int)m.PacketId));
+        Assert.Equal([false, true, false], read.State.InFlight.Select(m => m.Released));
+        Assert.Equal(Enumerable.Range(0, 300), read.State.InFlight.Select(m => m.Message).Concat(read.State.Queue).Select(Number));
+        Assert.Equal(messages[5].Message.Topic, read.State.Queue[2].Message.Topic);
+        Assert.Equal([(uint)5], read.State.Queue[2].SubscriptionIds!);
+    }
+
+    [Fact]
+    public async Task A_write_stores_the_new_messages_and_the_small_record_not_every_message_again()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var grainState = new Held();
+        await storage.ReadStateAsync(StateName, grainId, grainState);
+        grainState.State.Exists = true;
+        grainState.State.SessionExpiryInterval = 3600;
+
+        // 1,000 messages of 1 KB held: over 1 MB, more than one entity takes.
+        grainState.State.Queue.AddRange(Enumerable.Range(0, 1000).Select(i => Message("t", i, 1000)));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        var pagesBefore = await RowsAsync(table, grainId);
+
+        // One more: one page is written (the open one or a new one) and the record; the others stay as they are.
+        grainState.State.Queue.Add(Message("t", 1000, 1000));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        var pagesAfter = await RowsAsync(table, grainId);
+        var changed = pagesAfter.Where(p => !pagesBefore.TryGetValue(p.Key, out var before) || before.ETag != p.Value.ETag).Select(p => p.Key).ToList();
+        Assert.Equal(2, changed.Count);
+        Assert.Contains(StateName, changed);
+        Assert.InRange(Size(pagesAfter[StateName]), 1, 20 * 1024);
+        Assert.All(pagesAfter.Values, e => Assert.InRange(Size(e), 1, SessionTableStorage.PageBytes + 4096));
+
+        // All acknowledged but the last: the pages that hold none of them go, in the same write.
+        grainState.State.Queue.RemoveRange(0, 1000);
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        var left = await RowsAsync(table, grainId);
+        Assert.Equal(2, left.Count);
+        Assert.Equal([1000], (await ReadAsync(table, grainId)).State.Queue.Select(Number));
+    }
+
+    [Fact]
+    public async Task A_commit_larger_than_one_transaction_is_stored_and_read_back_whole()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var grainState = new Held();
+        await storage.ReadStateAsync(StateName, grainId, grainState);
+        grainState.State.Exists = true;
+        grainState.State.SessionExpiryInterval = 3600;
+
+        // 480 messages of 12 KB (5.6 MB, about 200 pages): more than one transaction's 100 entities and 4 MB.
+        grainState.State.Queue.AddRange(Enumerable.Range(0, 480).Select(i => Message("big", i, 12 * 1024)));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        Assert.InRange((await RowsAsync(table, grainId)).Count, 101, 400);
+
+        var read = await ReadAsync(table, grainId);
+        Assert.Equal(Enumerable.Range(0, 480), read.State.Queue.Select(Number));
+        Assert.All(read.State.Queue, m => Assert.Equal(12 * 1024, m.Message.Payload.Length));
+    }
+
+    [Fact]
+    public async Task A_session_stored_whole_by_the_table_storage_before_is_read_and_then_written_paged()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+
+        // As Orleans' table storage wrote it: the whole state, binary, in property Data, keyed the same way.
+        var old = new SessionState { Exists = true, SessionExpiryInterval = 60, LastPacketId = 3 };
+        old.InFlight.Add(new InFlightMessage { PacketId = 3, Message = Message("old/t", 0) });
+        old.Queue.AddRange(Enumerable.Range(1, 20).Select(i => Message("old/t", i)));
+        var (partition, row) = Keys(grainId);
+        await table.AddEntityAsync(new TableEntity(partition, row) { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, old) });
+
+        var grainState = new Held();
+        await storage.ReadStateAsync(StateName, grainId, grainState);
+        Assert.True(grainState.RecordExists);
+        Assert.Equal(Enumerable.Range(0, 21), grainState.State.InFlight.Select(m => m.Message).Concat(grainState.State.Queue).Select(Number));
+
+        grainState.State.Queue.Add(Message("old/t", 21));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        var rows = await RowsAsync(table, grainId);
+        Assert.Equal(2, rows[StateName].GetInt32("Format"));
+        Assert.True(rows.Count >= 2, "the messages went to pages");
+        var read = await ReadAsync(table, grainId);
+        Assert.Equal(3, read.State.InFlight[0].PacketId);
+        Assert.Equal(Enumerable.Range(0, 22), read.State.InFlight.Select(m => m.Message).Concat(read.State.Queue).Select(Number));
+    }
+
+    [Fact]
+    public async Task A_page_no_record_names_is_ignored_and_deleted_by_the_next_write()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var grainState = new Held();
+        await storage.ReadStateAsync(StateName, grainId, grainState);
+        grainState.State.Exists = true;
+        grainState.State.SessionExpiryInterval = 3600;
+        grainState.State.Queue.Add(Message("t", 0));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+
+        // A page left by a crash between the pages of a large commit and its record: messages nobody was told of.
+        var (partition, row) = Keys(grainId);
+        var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
+        await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, leftover) });
+
+        var restarted = new Held();
+        await storage.ReadStateAsync(StateName, grainId, restarted);
+        Assert.Equal([0], restarted.State.Queue.Select(Number));
+
+        restarted.State.Queue.Add(Message("t", 1));
+        await storage.WriteStateAsync(StateName, grainId, restarted);
+        var rows = await RowsAsync(table, grainId);
+        Assert.DoesNotContain(row + "~p000000000900", rows.Keys);
+        Assert.Equal([0, 1], (await ReadAsync(table, grainId)).State.Queue.Select(Number));
+    }
+
+    [Fact]
+    public async Task A_write_over_a_record_changed_since_it_was_read_fails_and_stores_nothing()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var first = new Held();
+        await storage.ReadStateAsync(StateName, grainId, first);
+        first.State.Exists = true;
+        first.State.SessionExpiryInterval = 3600;
+        first.State.Queue.Add(Message("t", 0));
+        await storage.WriteStateAsync(StateName, grainId, first);
+
+        var second = new Held();
+        await storage.ReadStateAsync(StateName, grainId, second);
+        first.State.Queue.Add(Message("t", 1));
+        await storage.WriteStateAsync(StateName, grainId, first);
+
+        second.State.Queue.Add(Message("t", 99));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grainId, second));
+        Assert.Equal([0, 1], (await ReadAsync(table, grainId)).State.Queue.Select(Number));
+    }
+
+    [Fact]
+    public async Task Clearing_a_session_deletes_its_record_and_every_page()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var grainState = new Held();
+        await storage.ReadStateAsync(StateName, grainId, grainState);
+        grainState.State.Exists = true;
+        grainState.State.SessionExpiryInterval = 3600;
+        grainState.State.Queue.AddRange(Enumerable.Range(0, 200).Select(i => Message("t", i, 1000)));
+        await storage.WriteStateAsync(StateName, grainId, grainState);
+        Assert.True((await RowsAsync(table, grainId)).Count > 2);
+
+        await storage.ClearStateAsync(StateName, grainId, grainState);
+        Assert.Empty(await RowsAsync(table, grainId));
+        Assert.False(grainState.RecordExists);
+        var read = await ReadAsync(table, grainId);
+        Assert.False(read.RecordExists);
+        Assert.Equal(0, read.State.QueueCount);
+    }
+
+    private static QueuedMessage Message(string topic, int number, int size = 16) =>
+        new(new MqttMessage(topic, Encoding.UTF8.GetBytes(number.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + new string('p', Math.Max(0, size - 6))), 1, false, PublisherId: "pub"), 1, false, [(uint)number]);
+
+    private static int Number(QueuedMessage message) => int.Parse(Encoding.UTF8.GetString(message.Message.Payload.Span[..6]), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly string ServiceId = "paged-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static async Task<(SessionTableStorage Storage, TableClient Table, GrainId GrainId)> StorageAsync()
+    {
+        var azurite = await Azurite.SharedAsync();
+        var table = new TableServiceClient(azurite.ConnectionString).GetTableClient("PagedSessions");
+        await table.CreateIfNotExistsAsync();
+        var storage = new SessionTableStorage("mqtt", table, Serializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
+        return (storage, table, GrainId.Create("session", Guid.NewGuid().ToString("N")));
+    }
+
+    /// <summary>A read by a new activation (a storage instance of its own, as on another silo).</summary>
+    private static async Task<Held> ReadAsync(TableClient table, GrainId grainId)
+    {
+        var storage = new SessionTableStorage("mqtt", table, Serializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
+        var state = new Held();
+        await storage.ReadStateAsync(StateName, grainId, state);
+        return state;
+    }
+
+    private static (string Partition, string Row) Keys(GrainId grainId) => ($"{ServiceId}_{grainId}".Replace('/', '_'), StateName);
+
+    private static async Task<Dictionary<string, TableEntity>> RowsAsync(TableClient table, GrainId grainId)
+    {
+        var (partition, _) = Keys(grainId);
+        var rows = new Dictionary<string, TableEntity>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
+        {
+            rows[entity.RowKey] = entity;
+        }
+
+        return rows;
+    }
+
+    private static long Size(TableEntity entity) =>
+        entity.Keys.Where(k => k.StartsWith("Data", StringComparison.Ordinal)).Sum(k => entity[k] is byte[] bytes ? bytes.Length : 0);
+
+    /// <summary>One activation's hold on its state, as Orleans keeps it.</summary>
+    private sealed class Held : IGrainState<SessionState>
+    {
+        private SessionState _state = new();
+
+        public SessionState State => _state;
+
+        SessionState? IGrainState<SessionState>.State { get => _state; set => _state = value ?? new(); }
+
+        public string? ETag { get; set; }
+
+        public bool RecordExists { get; set; }
+    }
+}
