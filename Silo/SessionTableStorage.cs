@@ -371,12 +371,15 @@ public sealed partial class SessionTableStorage(
         var named = new HashSet<long>(record.InFlight);
         named.UnionWith(record.Queue);
         var messages = new Dictionary<long, QueuedMessage>(named.Count);
+        var last = record.NextSequence - 1;
         foreach (var (number, entity) in pages)
         {
             var page = serializer.Deserialize<SessionPage>(ReadData(entity)) ?? new SessionPage();
             var used = false;
             for (var i = 0; i < page.Sequences.Length; i++)
             {
+                // Sequence numbers are never used twice either, not even those of a page left by a crash.
+                last = Math.Max(last, page.Sequences[i]);
                 if (named.Contains(page.Sequences[i]))
                 {
                     messages[page.Sequences[i]] = page.Messages[i];
@@ -430,7 +433,7 @@ public sealed partial class SessionTableStorage(
             LogMissing(logger, grainId, missing, table.Name);
         }
 
-        written.NextSequence = Math.Max(record.NextSequence, messages.Count == 0 ? 0 : messages.Keys.Max() + 1);
+        written.NextSequence = last + 1;
         written.NextPage = Math.Max(written.NextPage, record.NextPage);
         return state;
     }
