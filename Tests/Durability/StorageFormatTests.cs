@@ -153,8 +153,8 @@ public sealed class StorageFormatTests
     [Fact]
     public void A_message_takes_no_more_stored_bytes_than_its_session_counts_for_it()
     {
-        // Sessions bound the bytes they hold (Mqtt:Sessions:MaxSessionBytes) by StoredSize, so that their state fits
-        // a storage record (one Azure Table entity): it must never count a message at less than it takes.
+        // Sessions bound the bytes they hold (Mqtt:Sessions:MaxSessionBytes) and the largest message they store on
+        // Azure Table storage (one page, one entity) by StoredSize: it must never count a message at less than it takes.
         var odd = new[]
         {
             new MqttMessage("f\u00fcr/\u6e29\u5ea6/\U0001F321", new byte[1000], 1, false),
@@ -171,7 +171,25 @@ public sealed class StorageFormatTests
             inFlight.InFlight.Add(new InFlightMessage { PacketId = ushort.MaxValue, Message = message, Released = true });
             Assert.True(Stored(inQueue) - empty <= StoredSize.Of(message), $"queued: {Stored(inQueue) - empty} bytes stored, {StoredSize.Of(message)} counted for {Describe(message)}");
             Assert.True(Stored(inFlight) - empty <= StoredSize.Of(message), $"in flight: {Stored(inFlight) - empty} bytes stored, {StoredSize.Of(message)} counted for {Describe(message)}");
+            var page = PooledGrainStorageSerializer.SerializeToArray(Serializer, new SessionPage { Sequences = [long.MaxValue], Messages = [message] }).Length;
+            Assert.True(page <= StoredSize.Of(message) + SessionOptions.PageReserve, $"a page of one: {page} bytes stored, {StoredSize.Of(message)} counted for {Describe(message)}");
         }
+
+        // A paged session's record names each message it holds in at most RecordBytesPerMessage bytes (12 on average
+        // here, with sequence numbers and packet ids at their largest).
+        const int Held = 2000;
+        var named = PooledGrainStorageSerializer.SerializeToArray(Serializer, new SessionRecord
+        {
+            Session = new SessionState { Exists = true },
+            InFlight = [.. Enumerable.Range(0, Held / 2).Select(i => long.MaxValue - i)],
+            PacketIds = [.. Enumerable.Range(0, Held / 2).Select(i => (ushort)(ushort.MaxValue - i))],
+            Released = [.. Enumerable.Range(0, Held / 2).Select(i => i % 2 == 0)],
+            Queue = [.. Enumerable.Range(0, Held / 2).Select(i => long.MaxValue - Held + i)],
+            NextSequence = long.MaxValue,
+            NextPage = long.MaxValue,
+        }).Length;
+        var none = PooledGrainStorageSerializer.SerializeToArray(Serializer, new SessionRecord { Session = new SessionState { Exists = true }, NextSequence = long.MaxValue, NextPage = long.MaxValue }).Length;
+        Assert.True(named - none <= Held * SessionOptions.RecordBytesPerMessage, $"{named - none} bytes for naming {Held} messages");
 
         // All together, and not far over: a device's message of 1 KB is counted within 128 bytes of what it takes.
         var all = new SessionState { Exists = true };
