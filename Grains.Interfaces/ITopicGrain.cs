@@ -14,11 +14,14 @@ public interface ITopicGrain : IGrainWithStringKey
     [Alias("Publish")]
     Task<int> Publish(MqttMessage[] messages);
 
-    /// <summary>Adds or replaces an exact-topic subscription; returns the retained message, if any.</summary>
-    [Alias("Subscribe")]
+    /// <summary>
+    /// Adds or replaces an exact-topic subscription; returns the retained message, if any. Interleaves, so that the
+    /// subscriptions of many clients to one topic share storage writes (a fleet's broadcast topic).
+    /// </summary>
+    [AlwaysInterleave, Alias("Subscribe")]
     Task<MqttMessage?> Subscribe(Subscriber subscriber);
 
-    [Alias("Unsubscribe")]
+    [AlwaysInterleave, Alias("Unsubscribe")]
     Task<bool> Unsubscribe(string clientId, string? shareGroup);
 
     /// <summary>

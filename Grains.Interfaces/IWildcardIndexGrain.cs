@@ -7,10 +7,14 @@ namespace OrleansMqtt.Grains;
 [Alias("mqtt.IWildcardIndexGrain")]
 public interface IWildcardIndexGrain : IGrainWithStringKey
 {
-    [Alias("Subscribe")]
+    /// <summary>
+    /// Adds or replaces a subscription. Interleaves, so that the subscriptions of many clients share storage writes
+    /// (a fleet whose devices each subscribe to <c>fleet/{id}/cmd/#</c>: one partition).
+    /// </summary>
+    [AlwaysInterleave, Alias("Subscribe")]
     Task Subscribe(string filter, Subscriber subscriber);
 
-    [Alias("Unsubscribe")]
+    [AlwaysInterleave, Alias("Unsubscribe")]
     Task<bool> Unsubscribe(string filter, string clientId, string? shareGroup);
 
     /// <summary>The subscriptions matching <paramref name="topic"/>; the topic grain is told when they change.</summary>

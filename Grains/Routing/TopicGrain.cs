@@ -20,6 +20,13 @@ public sealed class TopicGrain(
     private readonly Dictionary<string, int> _nextMember = [];
     private string[]? _partitions;
     private RoutingPlan? _plan;
+    private GroupCommit? _commit;
+
+    /// <summary>
+    /// Every write of the stored state, grouped: subscriptions interleave, and those that come while a write runs share
+    /// the next one (the record holds every subscriber of the topic, so a write per subscription would cost O(n) each).
+    /// </summary>
+    private GroupCommit Commit => _commit ??= new GroupCommit(() => stored.WriteStateAsync());
 
     private string TopicName => this.GetPrimaryKeyString();
 
@@ -72,7 +79,7 @@ public sealed class TopicGrain(
     {
         stored.State.Subscribers[subscriber.Key] = subscriber;
         _plan = null;
-        await stored.WriteStateAsync();
+        await Commit.CommitAsync();
         return CurrentRetained();
     }
 
@@ -84,7 +91,7 @@ public sealed class TopicGrain(
         }
 
         _plan = null;
-        await stored.WriteStateAsync();
+        await Commit.CommitAsync();
         return true;
     }
 
@@ -174,7 +181,7 @@ public sealed class TopicGrain(
 
     private async Task SaveRetainedAsync()
     {
-        await stored.WriteStateAsync();
+        await Commit.CommitAsync();
         await GrainFactory.Reference<IRetainedIndexGrain>(Topic.PartitionKey(TopicName)).Set(TopicName, stored.State.Retained);
     }
 

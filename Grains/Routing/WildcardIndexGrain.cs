@@ -22,6 +22,13 @@ public sealed class WildcardIndexGrain(
 
     // Versions only grow, across activations too, so a topic grain can tell a stale answer from a fresh one.
     private long _version = DateTime.UtcNow.Ticks;
+    private GroupCommit? _commit;
+
+    /// <summary>
+    /// Writes of the partition, grouped: subscriptions interleave, and those that come while a write runs share the next
+    /// one (the record holds every filter of the partition, so a write per subscription would cost O(n) each).
+    /// </summary>
+    private GroupCommit Commit => _commit ??= new GroupCommit(() => stored.WriteStateAsync());
 
     private string Partition => this.GetPrimaryKeyString();
 
@@ -53,7 +60,7 @@ public sealed class WildcardIndexGrain(
 
         subscribers[subscriber.Key] = subscriber;
         _tree.Add(filter, subscriber);
-        await stored.WriteStateAsync();
+        await Commit.CommitAsync();
         await NotifyAsync(filter);
     }
 
@@ -70,7 +77,7 @@ public sealed class WildcardIndexGrain(
         }
 
         _tree.Remove(filter, previous);
-        await stored.WriteStateAsync();
+        await Commit.CommitAsync();
         await NotifyAsync(filter);
         return true;
     }

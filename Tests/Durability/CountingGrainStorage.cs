@@ -5,19 +5,19 @@ using OrleansMqtt.Grains;
 
 namespace OrleansMqtt.Tests.Durability;
 
-/// <summary>Wraps the silo's "mqtt" grain storage and counts writes per state name, to measure write amplification.</summary>
+/// <summary>Wraps one of the silo's grain storages ("mqtt" unless told) and counts writes per state name, to measure write amplification.</summary>
 public sealed class CountingGrainStorage(IGrainStorage inner) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     public ConcurrentDictionary<string, int> Writes { get; } = new();
 
     public int TotalWrites => Writes.Values.Sum();
 
-    /// <summary>Replaces the registered "mqtt" storage with a counting wrapper around it.</summary>
-    public static void Install(ISiloBuilder silo, Action<CountingGrainStorage> created)
+    /// <summary>Replaces the registered storage (<see cref="StorageNames.Mqtt"/> unless told) with a counting wrapper around it.</summary>
+    public static void Install(ISiloBuilder silo, Action<CountingGrainStorage> created, string name = StorageNames.Mqtt)
     {
-        var original = silo.Services.Last(d => d.IsKeyedService && Equals(d.ServiceKey, StorageNames.Mqtt) && d.ServiceType == typeof(IGrainStorage));
+        var original = silo.Services.Last(d => d.IsKeyedService && Equals(d.ServiceKey, name) && d.ServiceType == typeof(IGrainStorage));
         silo.Services.Remove(original);
-        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Mqtt, (services, key) =>
+        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, key) =>
         {
             var counting = new CountingGrainStorage((IGrainStorage)original.KeyedImplementationFactory!(services, key));
             created(counting);
