@@ -15,7 +15,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           pairs:     --pairs 50 --qos 0 --messages 4000
           persistent: fan-in with clean session 0 everywhere; --qos 1 by default
           latency:   --rate 1000 --seconds 10 --qos 0 --samples <file: each message's latency in ms>
-          storm:     --connections 5000 --concurrency 64 --sources 4
+          storm:     --connections 5000 --concurrency 64 --sources 4 [--subscribe 'fleet/{i}/cmd/#']
           idle:      --connections 10000 --sources <n> --settle-seconds 5 --quiet-seconds 0 --hold-seconds 0 --warmup 0 --concurrency 64 --pids <broker pids>
                      --per-process <open-files limit - 500>: more connections than that are held by child processes
         """);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OrleansMqtt.Bench.Client;
+using OrleansMqtt.Protocol;
 
 namespace OrleansMqtt.Bench.Scenarios;
 
@@ -7,13 +8,15 @@ namespace OrleansMqtt.Bench.Scenarios;
 public static class ConnectionScenarios
 {
     /// <summary>
-    /// Opens <c>connections</c> clients, <c>concurrency</c> at a time, each timed from the socket connect to CONNACK;
-    /// then disconnects them all.
+    /// Opens <c>connections</c> clients, <c>concurrency</c> at a time, each timed from the socket connect to CONNACK
+    /// (with <c>subscribe</c>, a filter in which <c>{i}</c> stands for the client's number, to its SUBACK as well: a
+    /// fleet whose devices each subscribe to their own commands); then disconnects them all.
     /// </summary>
     public static async Task<Report> StormAsync(BenchOptions options)
     {
         var count = options.Int("connections", 5_000);
         var concurrency = options.Int("concurrency", 64);
+        var subscribe = options.String("subscribe", "");
         var connector = new Connector(options) { SourceAddresses = options.Int("sources", 4) };
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(options.MaxSeconds));
         var times = new long[count];
@@ -22,7 +25,7 @@ public static class ConnectionScenarios
         string? firstError = null;
         var next = -1;
 
-        Log.Info($"storm: {count} connections, {concurrency} at a time");
+        Log.Info($"storm: {count} connections, {concurrency} at a time{(subscribe.Length > 0 ? $", each subscribing to {subscribe}" : "")}");
         var cpuBefore = ProcessStats.CpuSeconds(options.Pids);
         var start = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
@@ -33,7 +36,13 @@ public static class ConnectionScenarios
                 var began = Stopwatch.GetTimestamp();
                 try
                 {
-                    connections[i] = await connector.ConnectAsync(i, $"b{options.RunId}-storm-{i}", true, cancel.Token);
+                    var connection = await connector.ConnectAsync(i, $"b{options.RunId}-storm-{i}", true, cancel.Token);
+                    connections[i] = connection;
+                    if (subscribe.Length > 0)
+                    {
+                        await connection.SubscribeAsync(subscribe.Replace("{i}", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal), QualityOfService.AtLeastOnce, cancel.Token);
+                    }
+
                     times[i] = Stopwatch.GetTimestamp() - began;
                 }
                 catch (Exception ex)
@@ -67,6 +76,7 @@ public static class ConnectionScenarios
         return new Report("storm", options)
             .Add("connections", count)
             .Add("concurrency", concurrency)
+            .Add("subscribe", subscribe.Length > 0 ? subscribe : null)
             .Add("connected", (long)open.Length)
             .Add("failed", (long)failures)
             .Add("first_error", firstError)
