@@ -27,10 +27,18 @@ public sealed class CountingGrainStorage(IGrainStorage inner) : IGrainStorage, I
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    /// <summary>How long each write takes at least, as a remote store's would.</summary>
+    public TimeSpan WriteDelay { get; set; }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         Writes.AddOrUpdate(stateName, 1, (_, n) => n + 1);
-        return inner.WriteStateAsync(stateName, grainId, grainState);
+        if (WriteDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(WriteDelay);
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);

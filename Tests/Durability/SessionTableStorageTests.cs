@@ -29,12 +29,8 @@ public sealed class SessionTableStorageTests
     public async Task A_session_reads_back_as_written_its_in_flight_and_queued_messages_in_order()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var written = new Held();
-        await storage.ReadStateAsync(StateName, grainId, written);
-        Assert.False(written.RecordExists);
+        var written = await NewSessionAsync(storage, grainId);
         var state = written.State;
-        state.Exists = true;
-        state.SessionExpiryInterval = 3600;
         state.Subscriptions["fleet/+/cmd"] = new StoredSubscription(1, false, false, 0, 4);
         var messages = Enumerable.Range(0, 300).Select(i => Message($"fleet/{i % 7}/cmd", i)).ToList();
         for (var i = 0; i < 3; i++)
@@ -61,10 +57,7 @@ public sealed class SessionTableStorageTests
     public async Task A_write_stores_the_new_messages_and_the_small_record_not_every_message_again()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var grainState = new Held();
-        await storage.ReadStateAsync(StateName, grainId, grainState);
-        grainState.State.Exists = true;
-        grainState.State.SessionExpiryInterval = 3600;
+        var grainState = await NewSessionAsync(storage, grainId);
 
         // 1,000 messages of 1 KB held: over 1 MB, more than one entity takes.
         grainState.State.Queue.AddRange(Enumerable.Range(0, 1000).Select(i => Message("t", i, 1000)));
@@ -93,10 +86,7 @@ public sealed class SessionTableStorageTests
     public async Task A_commit_larger_than_one_transaction_is_stored_and_read_back_whole()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var grainState = new Held();
-        await storage.ReadStateAsync(StateName, grainId, grainState);
-        grainState.State.Exists = true;
-        grainState.State.SessionExpiryInterval = 3600;
+        var grainState = await NewSessionAsync(storage, grainId);
 
         // 480 messages of 12 KB (5.6 MB, about 200 pages): more than one transaction's 100 entities and 4 MB.
         grainState.State.Queue.AddRange(Enumerable.Range(0, 480).Select(i => Message("big", i, 12 * 1024)));
@@ -120,8 +110,7 @@ public sealed class SessionTableStorageTests
         var (partition, row) = Keys(grainId);
         await table.AddEntityAsync(new TableEntity(partition, row) { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, old) });
 
-        var grainState = new Held();
-        await storage.ReadStateAsync(StateName, grainId, grainState);
+        var grainState = await ReadAsync(storage, grainId);
         Assert.True(grainState.RecordExists);
         Assert.Equal(Enumerable.Range(0, 21), grainState.State.InFlight.Select(m => m.Message).Concat(grainState.State.Queue).Select(Number));
 
@@ -139,10 +128,7 @@ public sealed class SessionTableStorageTests
     public async Task A_page_no_record_names_is_ignored_and_deleted_by_the_next_write()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var grainState = new Held();
-        await storage.ReadStateAsync(StateName, grainId, grainState);
-        grainState.State.Exists = true;
-        grainState.State.SessionExpiryInterval = 3600;
+        var grainState = await NewSessionAsync(storage, grainId);
         grainState.State.Queue.Add(Message("t", 0));
         await storage.WriteStateAsync(StateName, grainId, grainState);
 
@@ -151,8 +137,7 @@ public sealed class SessionTableStorageTests
         var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
         await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, leftover) });
 
-        var restarted = new Held();
-        await storage.ReadStateAsync(StateName, grainId, restarted);
+        var restarted = await ReadAsync(storage, grainId);
         Assert.Equal([0], restarted.State.Queue.Select(Number));
 
         restarted.State.Queue.Add(Message("t", 1));
@@ -166,15 +151,11 @@ public sealed class SessionTableStorageTests
     public async Task A_write_over_a_record_changed_since_it_was_read_fails_and_stores_nothing()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var first = new Held();
-        await storage.ReadStateAsync(StateName, grainId, first);
-        first.State.Exists = true;
-        first.State.SessionExpiryInterval = 3600;
+        var first = await NewSessionAsync(storage, grainId);
         first.State.Queue.Add(Message("t", 0));
         await storage.WriteStateAsync(StateName, grainId, first);
 
-        var second = new Held();
-        await storage.ReadStateAsync(StateName, grainId, second);
+        var second = await ReadAsync(storage, grainId);
         first.State.Queue.Add(Message("t", 1));
         await storage.WriteStateAsync(StateName, grainId, first);
 
@@ -187,10 +168,7 @@ public sealed class SessionTableStorageTests
     public async Task Clearing_a_session_deletes_its_record_and_every_page()
     {
         var (storage, table, grainId) = await StorageAsync();
-        var grainState = new Held();
-        await storage.ReadStateAsync(StateName, grainId, grainState);
-        grainState.State.Exists = true;
-        grainState.State.SessionExpiryInterval = 3600;
+        var grainState = await NewSessionAsync(storage, grainId);
         grainState.State.Queue.AddRange(Enumerable.Range(0, 200).Select(i => Message("t", i, 1000)));
         await storage.WriteStateAsync(StateName, grainId, grainState);
         Assert.True((await RowsAsync(table, grainId)).Count > 2);
@@ -219,12 +197,29 @@ public sealed class SessionTableStorageTests
         return (storage, table, GrainId.Create("session", Guid.NewGuid().ToString("N")));
     }
 
+    /// <summary>A read by an activation through <paramref name="storage"/>.</summary>
+    private static async Task<Held> ReadAsync(SessionTableStorage storage, GrainId grainId)
+    {
+        var state = new Held();
+        await storage.ReadStateAsync(StateName, grainId, state);
+        return state;
+    }
+
+    /// <summary>A session not stored before, made persistent, as a client's first CONNECT makes it.</summary>
+    private static async Task<Held> NewSessionAsync(SessionTableStorage storage, GrainId grainId)
+    {
+        var held = await ReadAsync(storage, grainId);
+        Assert.False(held.RecordExists);
+        held.State.Exists = true;
+        held.State.SessionExpiryInterval = 3600;
+        return held;
+    }
+
     /// <summary>A read by a new activation (a storage instance of its own, as on another silo).</summary>
     private static async Task<Held> ReadAsync(TableClient table, GrainId grainId)
     {
         var storage = new SessionTableStorage("mqtt", table, Serializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
-        var state = new Held();
-        await storage.ReadStateAsync(StateName, grainId, state);
+        var state = await ReadAsync(storage, grainId);
         return state;
     }
 
