@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace OrleansMqtt.Gateway;
@@ -15,6 +16,9 @@ public static class StartupErrors
         try
         {
             app = builder.Build();
+
+            // Settings are checked before the host starts, which would log the same failure again with a stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             app.Start();
         }
         catch (OptionsValidationException ex)
