@@ -47,9 +47,10 @@ public sealed partial class SessionTableStorage(
     private const int ChunkBytes = 64 * 1024;
     private const int MaxChunks = 15;
 
-    // One transaction: at most 100 operations and 4 MB; this leaves room for the requests' own bytes.
+    // One transaction: at most 100 operations and 4 MiB of request, in which binary properties travel in base64 (a
+    // third more); counted here in binary bytes, this leaves room for that and for the request's own bytes.
     private const int MaxOperations = 100;
-    private const long MaxTransactionBytes = 3 * 1024 * 1024;
+    private const long MaxTransactionBytes = 2 * 1024 * 1024;
 
     // What this silo last wrote or read of each activation's session: per IGrainState, which the activation keeps.
     private readonly ConditionalWeakTable<object, Written> _written = [];
