@@ -92,10 +92,7 @@ public sealed partial class SessionTableStorage(
         if (header is null)
         {
             state = new SessionState();
-            foreach (var (number, _) in pages)
-            {
-                written.Orphans.Add(number);
-            }
+            written.Orphans.UnionWith(pages.Select(p => p.Number));
         }
         else if (header.GetInt32(FormatProperty) == PagedFormat)
         {
@@ -106,10 +103,7 @@ public sealed partial class SessionTableStorage(
         {
             // Stored by Orleans' table storage: the whole state in the entity. The next write pages it.
             state = serializer.Deserialize<SessionState>(ReadData(header)) ?? new SessionState();
-            foreach (var (number, _) in pages)
-            {
-                written.Orphans.Add(number);
-            }
+            written.Orphans.UnionWith(pages.Select(p => p.Number));
         }
 
         _written.AddOrUpdate(grainState, written);
@@ -239,7 +233,7 @@ public sealed partial class SessionTableStorage(
         }
 
         // Without the record nothing reads the pages; a crash before they are deleted leaves them to the next write.
-        await DeleteAsync(partition, row, [.. written.Pages, .. written.Orphans], written);
+        await DeleteAsync(partition, row, [.. written.StoredPages(), .. written.Orphans], written);
         written.Forget();
         grainState.State = (T)(object)new SessionState()!;
         grainState.ETag = null;
@@ -291,7 +285,7 @@ public sealed partial class SessionTableStorage(
         // The pages that get new messages: the open page while it has room, then new ones.
         var pages = new List<PagePlan>();
         PagePlan? current = null;
-        if (fresh.Count > 0 && written.Open is { } open && written.Pages.Contains(open.Number))
+        if (fresh.Count > 0 && written.Open is { } open)
         {
             current = new PagePlan(open.Number, stored: true);
             foreach (var (sequence, message) in open.Entries)
@@ -339,7 +333,7 @@ public sealed partial class SessionTableStorage(
             }
         }
 
-        var unused = written.Pages.Where(n => !live.Contains(n) && !pages.Exists(p => p.Number == n)).Concat(written.Orphans).ToList();
+        var unused = written.StoredPages().Where(n => !live.Contains(n) && !pages.Exists(p => p.Number == n)).Concat(written.Orphans).ToList();
 
         // The record: the session without its messages, which it names instead.
         var (keptInFlight, keptQueue) = (state.InFlight, state.Queue);
@@ -389,11 +383,7 @@ public sealed partial class SessionTableStorage(
                 }
             }
 
-            if (used)
-            {
-                written.Pages.Add(number);
-            }
-            else
+            if (!used)
             {
                 written.Orphans.Add(number);
             }
@@ -452,13 +442,7 @@ public sealed partial class SessionTableStorage(
         }
 
         // Pages it knows are kept as they are; any other is a leftover, deleted with the next write.
-        foreach (var number in existing)
-        {
-            if (!written.Pages.Contains(number))
-            {
-                written.Orphans.Add(number);
-            }
-        }
+        written.Orphans.UnionWith(existing.Except(written.StoredPages()));
 
         written.NextPage = Math.Max(written.NextPage, existing.Count == 0 ? 0 : existing.Max() + 1);
         written.Open = null;
@@ -475,12 +459,10 @@ public sealed partial class SessionTableStorage(
                 {
                     await table.DeleteEntityAsync(partition, PageRow(row, number), ETag.All);
                     written.Orphans.Remove(number);
-                    written.Pages.Remove(number);
                 }
                 catch (RequestFailedException ex) when (ex.Status == 404)
                 {
                     written.Orphans.Remove(number);
-                    written.Pages.Remove(number);
                 }
                 catch (RequestFailedException ex)
                 {
@@ -561,9 +543,6 @@ public sealed partial class SessionTableStorage(
         /// <summary>The page each stored message is in.</summary>
         public Dictionary<long, long> PageOf { get; } = [];
 
-        /// <summary>The pages the stored record names.</summary>
-        public HashSet<long> Pages { get; } = [];
-
         /// <summary>Pages no record names, to delete.</summary>
         public HashSet<long> Orphans { get; } = [];
 
@@ -574,12 +553,14 @@ public sealed partial class SessionTableStorage(
 
         public long NextPage { get; set; }
 
+        /// <summary>The pages the stored record names: those its messages are in.</summary>
+        public HashSet<long> StoredPages() => [.. PageOf.Values];
+
         /// <summary>Nothing stored is known: the next write asks which pages exist and writes every message anew.</summary>
         public void Forget()
         {
             Sequences.Clear();
             PageOf.Clear();
-            Pages.Clear();
             Open = null;
             Unread = true;
         }
@@ -612,15 +593,9 @@ public sealed partial class SessionTableStorage(
         /// <summary>The transaction went through: what is stored now.</summary>
         public void Stored(Written written)
         {
-            foreach (var number in Unused)
-            {
-                written.Pages.Remove(number);
-                written.Orphans.Remove(number);
-            }
-
+            written.Orphans.ExceptWith(Unused);
             foreach (var page in Pages)
             {
-                written.Pages.Add(page.Number);
                 foreach (var (sequence, _) in page.Entries)
                 {
                     written.PageOf[sequence] = page.Number;
@@ -642,8 +617,9 @@ public sealed partial class SessionTableStorage(
                 var last = Pages[^1];
                 written.Open = last.Bytes < PageBytes && last.Entries.Count < PageMessages ? new OpenPage(last.Number, last.Entries) : null;
             }
-            else if (written.Open is { } open && !written.Pages.Contains(open.Number))
+            else if (written.Open is { } open && Unused.Contains(open.Number))
             {
+                // Every message it held was acknowledged: it was deleted.
                 written.Open = null;
             }
         }
