@@ -32,12 +32,6 @@ public sealed partial class SessionTableStorage(
     IOptions<ClusterOptions> cluster,
     ILogger<SessionTableStorage> logger) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>A page takes new messages while it is below this many bytes (counted as <see cref="StoredSize"/>)...</summary>
-    public const int PageBytes = 32 * 1024;
-
-    /// <summary>...and below this many messages.</summary>
-    public const int PageMessages = 128;
-
     private const string FormatProperty = "Format";
     private const int PagedFormat = 2;
     private const string DataProperty = "Data";
@@ -53,7 +47,7 @@ public sealed partial class SessionTableStorage(
     private const long MaxTransactionBytes = 2 * 1024 * 1024;
 
     // What this silo last wrote or read of each activation's session: per IGrainState, which the activation keeps.
-    private readonly ConditionalWeakTable<object, Written> _written = [];
+    private readonly ConditionalWeakTable<object, StoredPages> _written = [];
 
     public static void Add(IServiceCollection services, string name, Func<IServiceProvider, TableClient> table) =>
         services.AddGrainStorage(name, (sp, key) => new SessionTableStorage(
@@ -87,7 +81,7 @@ public sealed partial class SessionTableStorage(
             }
         }
 
-        var written = new Written { NextPage = pages.Count == 0 ? 0 : pages.Max(p => p.Number) + 1 };
+        var written = new StoredPages { NextPage = pages.Count == 0 ? 0 : pages.Max(p => p.Number) + 1 };
         SessionState state;
         if (header is null)
         {
@@ -97,7 +91,13 @@ public sealed partial class SessionTableStorage(
         else if (header.GetInt32(FormatProperty) == PagedFormat)
         {
             var record = serializer.Deserialize<SessionRecord>(ReadData(header)) ?? throw new InvalidDataException($"The session {grainId} has an empty record in table {table.Name}.");
-            state = Rebuild(record, pages, written, grainId);
+            int missing;
+            (state, missing) = SessionPaging.Rebuild(record, pages.Select(p => (p.Number, ReadData(p.Entity))), written, serializer);
+            if (missing > 0)
+            {
+                // Cannot happen while pages and record are written as here; said loudly if storage was changed by hand.
+                LogMissing(logger, grainId, missing, table.Name);
+            }
         }
         else
         {
@@ -115,7 +115,7 @@ public sealed partial class SessionTableStorage(
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var (partition, row) = Keys(stateName, grainId);
-        var written = _written.GetValue(grainState, _ => new Written { Unread = true });
+        var written = _written.GetValue(grainState, _ => new StoredPages { Unread = true });
         if (written.Unread)
         {
             // Never read by this activation (Orleans reads first): learn which pages exist, so none is numbered twice.
@@ -124,7 +124,13 @@ public sealed partial class SessionTableStorage(
 
         // Everything is taken from the state before the first await below: the record is the state as it was when
         // the write started, never a mix with changes made while it runs.
-        var plan = Plan(Session(grainState), written);
+        var plan = SessionPaging.Plan(Session(grainState), written, serializer);
+        CheckEntitySize(plan.Record, "the session's record");
+        foreach (var page in plan.Pages)
+        {
+            CheckEntitySize(page.Data, "a page");
+        }
+
         var etag = grainState.ETag;
         var transaction = new List<TableTransactionAction>();
         var transactionBytes = (long)plan.Record.Length;
@@ -214,7 +220,7 @@ public sealed partial class SessionTableStorage(
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var (partition, row) = Keys(stateName, grainId);
-        var written = _written.GetValue(grainState, _ => new Written { Unread = true });
+        var written = _written.GetValue(grainState, _ => new StoredPages { Unread = true });
         if (written.Unread)
         {
             await LearnPagesAsync(partition, row, written);
@@ -233,7 +239,7 @@ public sealed partial class SessionTableStorage(
         }
 
         // Without the record nothing reads the pages; a crash before they are deleted leaves them to the next write.
-        await DeleteAsync(partition, row, [.. written.StoredPages(), .. written.Orphans], written);
+        await DeleteAsync(partition, row, [.. written.Pages(), .. written.Orphans], written);
         written.Forget();
         grainState.State = (T)(object)new SessionState()!;
         grainState.ETag = null;
@@ -244,192 +250,7 @@ public sealed partial class SessionTableStorage(
         grainState.State as SessionState
         ?? throw new NotSupportedException($"{nameof(SessionTableStorage)} stores sessions ({nameof(SessionState)}), not {typeof(T).Name}.");
 
-    /// <summary>What to write for the session as it is now (synchronous: the state may change once the write awaits).</summary>
-    private WritePlan Plan(SessionState state, Written written)
-    {
-        var sequences = new Dictionary<QueuedMessage, long>(state.InFlightCount + state.QueueCount, ReferenceEqualityComparer.Instance);
-        var fresh = new List<(long Sequence, QueuedMessage Message)>();
-        long SequenceOf(QueuedMessage message)
-        {
-            if (!sequences.TryGetValue(message, out var sequence))
-            {
-                if (!written.Sequences.TryGetValue(message, out sequence))
-                {
-                    sequence = written.NextSequence++;
-                    fresh.Add((sequence, message));
-                }
-
-                sequences[message] = sequence;
-            }
-
-            return sequence;
-        }
-
-        var inFlight = new long[state.InFlightCount];
-        var packetIds = new ushort[inFlight.Length];
-        var released = new bool[inFlight.Length];
-        for (var i = 0; i < inFlight.Length; i++)
-        {
-            var message = state.InFlight[i];
-            inFlight[i] = SequenceOf(message.Message);
-            packetIds[i] = message.PacketId;
-            released[i] = message.Released;
-        }
-
-        var queue = new long[state.QueueCount];
-        for (var i = 0; i < queue.Length; i++)
-        {
-            queue[i] = SequenceOf(state.Queue[i]);
-        }
-
-        // The pages that get new messages: the open page while it has room, then new ones.
-        var pages = new List<PagePlan>();
-        PagePlan? current = null;
-        if (fresh.Count > 0 && written.Open is { } open)
-        {
-            current = new PagePlan(open.Number, stored: true);
-            foreach (var (sequence, message) in open.Entries)
-            {
-                if (sequences.ContainsKey(message))
-                {
-                    current.Add(sequence, message);
-                }
-            }
-        }
-
-        foreach (var (sequence, message) in fresh)
-        {
-            var size = StoredSize.Of(message);
-            if (current is null || (current.Entries.Count > 0 && (current.Bytes + size > PageBytes || current.Entries.Count >= PageMessages)))
-            {
-                if (current is not null)
-                {
-                    pages.Add(current);
-                }
-
-                current = new PagePlan(written.NextPage++, stored: false);
-            }
-
-            current.Add(sequence, message, size);
-        }
-
-        if (current is not null)
-        {
-            pages.Add(current);
-        }
-
-        foreach (var page in pages)
-        {
-            page.Data = Serialize(new SessionPage { Sequences = [.. page.Entries.Select(e => e.Sequence)], Messages = [.. page.Entries.Select(e => e.Message)] }, "a page");
-        }
-
-        // Pages none of whose messages the session still holds.
-        var live = new HashSet<long>();
-        foreach (var sequence in sequences.Values)
-        {
-            if (written.PageOf.TryGetValue(sequence, out var number))
-            {
-                live.Add(number);
-            }
-        }
-
-        var unused = written.StoredPages().Where(n => !live.Contains(n) && !pages.Exists(p => p.Number == n)).Concat(written.Orphans).ToList();
-
-        // The record: the session without its messages, which it names instead.
-        var (keptInFlight, keptQueue) = (state.InFlight, state.Queue);
-        byte[] record;
-        try
-        {
-            (state.InFlight, state.Queue) = ([], []);
-            record = Serialize(new SessionRecord
-            {
-                Session = state,
-                InFlight = inFlight,
-                PacketIds = packetIds,
-                Released = released,
-                Queue = queue,
-                NextSequence = written.NextSequence,
-                NextPage = written.NextPage,
-            }, "the session's record");
-        }
-        finally
-        {
-            (state.InFlight, state.Queue) = (keptInFlight, keptQueue);
-        }
-
-        return new WritePlan(record, pages, unused, sequences);
-    }
-
-    /// <summary>The session from its record and its pages.</summary>
-    private SessionState Rebuild(SessionRecord record, List<(long Number, TableEntity Entity)> pages, Written written, GrainId grainId)
-    {
-        var named = new HashSet<long>(record.InFlight);
-        named.UnionWith(record.Queue);
-        var messages = new Dictionary<long, QueuedMessage>(named.Count);
-        var last = record.NextSequence - 1;
-        foreach (var (number, entity) in pages)
-        {
-            var page = serializer.Deserialize<SessionPage>(ReadData(entity)) ?? new SessionPage();
-            var used = false;
-            for (var i = 0; i < page.Sequences.Length; i++)
-            {
-                // Sequence numbers are never used twice either, not even those of a page left by a crash.
-                last = Math.Max(last, page.Sequences[i]);
-                if (named.Contains(page.Sequences[i]))
-                {
-                    messages[page.Sequences[i]] = page.Messages[i];
-                    written.PageOf[page.Sequences[i]] = number;
-                    used = true;
-                }
-            }
-
-            if (!used)
-            {
-                written.Orphans.Add(number);
-            }
-        }
-
-        var state = record.Session;
-        var missing = 0;
-        for (var i = 0; i < record.InFlight.Length; i++)
-        {
-            if (messages.TryGetValue(record.InFlight[i], out var message))
-            {
-                state.InFlight.Add(new InFlightMessage { PacketId = record.PacketIds[i], Message = message, Released = record.Released[i] });
-                written.Sequences[message] = record.InFlight[i];
-            }
-            else
-            {
-                missing++;
-            }
-        }
-
-        foreach (var sequence in record.Queue)
-        {
-            if (messages.TryGetValue(sequence, out var message))
-            {
-                state.Queue.Add(message);
-                written.Sequences[message] = sequence;
-            }
-            else
-            {
-                missing++;
-            }
-        }
-
-        if (missing > 0)
-        {
-            // Cannot happen while pages and record are written as above; said loudly if storage was changed by hand.
-            state.DroppedMessages += missing;
-            LogMissing(logger, grainId, missing, table.Name);
-        }
-
-        written.NextSequence = last + 1;
-        written.NextPage = Math.Max(written.NextPage, record.NextPage);
-        return state;
-    }
-
-    private async Task LearnPagesAsync(string partition, string row, Written written)
+    private async Task LearnPagesAsync(string partition, string row, StoredPages written)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {row} and RowKey lt {row + "~q"}");
         var existing = new List<long>();
@@ -442,14 +263,14 @@ public sealed partial class SessionTableStorage(
         }
 
         // Pages it knows are kept as they are; any other is a leftover, deleted with the next write.
-        written.Orphans.UnionWith(existing.Except(written.StoredPages()));
+        written.Orphans.UnionWith(existing.Except(written.Pages()));
 
         written.NextPage = Math.Max(written.NextPage, existing.Count == 0 ? 0 : existing.Max() + 1);
         written.Open = null;
         written.Unread = false;
     }
 
-    private async Task DeleteAsync(string partition, string row, IReadOnlyCollection<long> numbers, Written written)
+    private async Task DeleteAsync(string partition, string row, IReadOnlyCollection<long> numbers, StoredPages written)
     {
         foreach (var chunk in numbers.Chunk(MaxOperations))
         {
@@ -474,15 +295,12 @@ public sealed partial class SessionTableStorage(
         }
     }
 
-    private byte[] Serialize<TRecord>(TRecord record, string what)
+    private static void CheckEntitySize(byte[] data, string what)
     {
-        var data = PooledGrainStorageSerializer.SerializeToArray(serializer, record);
         if (data.Length > ChunkBytes * MaxChunks)
         {
-            throw new ArgumentOutOfRangeException(nameof(record), $"Cannot store {what}: {data.Length} bytes, more than a table entity holds ({ChunkBytes * MaxChunks}).");
+            throw new ArgumentOutOfRangeException(nameof(data), $"Cannot store {what}: {data.Length} bytes, more than a table entity holds ({ChunkBytes * MaxChunks}).");
         }
-
-        return data;
     }
 
     private static TableEntity Entity(string partition, string row, byte[] data)
@@ -530,100 +348,6 @@ public sealed partial class SessionTableStorage(
 
     /// <summary>As Orleans' table storage makes keys: characters a key cannot hold become <c>_</c>.</summary>
     private static string Sanitize(string key) => key.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
-
-    /// <summary>What is stored of one activation's session, as far as this silo knows.</summary>
-    private sealed class Written
-    {
-        /// <summary>Not read by this activation, or a write failed: which pages exist must be asked first.</summary>
-        public bool Unread { get; set; }
-
-        /// <summary>Messages stored in pages, by object: the session's lists hold the objects read or written.</summary>
-        public Dictionary<QueuedMessage, long> Sequences { get; set; } = new(ReferenceEqualityComparer.Instance);
-
-        /// <summary>The page each stored message is in.</summary>
-        public Dictionary<long, long> PageOf { get; } = [];
-
-        /// <summary>Pages no record names, to delete.</summary>
-        public HashSet<long> Orphans { get; } = [];
-
-        /// <summary>The last page written, which takes the next new messages while it has room.</summary>
-        public OpenPage? Open { get; set; }
-
-        public long NextSequence { get; set; }
-
-        public long NextPage { get; set; }
-
-        /// <summary>The pages the stored record names: those its messages are in.</summary>
-        public HashSet<long> StoredPages() => [.. PageOf.Values];
-
-        /// <summary>Nothing stored is known: the next write asks which pages exist and writes every message anew.</summary>
-        public void Forget()
-        {
-            Sequences.Clear();
-            PageOf.Clear();
-            Open = null;
-            Unread = true;
-        }
-    }
-
-    private sealed record OpenPage(long Number, List<(long Sequence, QueuedMessage Message)> Entries);
-
-    private sealed class PagePlan(long number, bool stored)
-    {
-        public long Number { get; } = number;
-
-        /// <summary>The page is stored already: it is replaced, not added.</summary>
-        public bool Stored { get; } = stored;
-
-        public List<(long Sequence, QueuedMessage Message)> Entries { get; } = [];
-
-        public long Bytes { get; private set; }
-
-        public byte[] Data { get; set; } = [];
-
-        public void Add(long sequence, QueuedMessage message, long? size = null)
-        {
-            Entries.Add((sequence, message));
-            Bytes += size ?? StoredSize.Of(message);
-        }
-    }
-
-    private sealed record WritePlan(byte[] Record, List<PagePlan> Pages, List<long> Unused, Dictionary<QueuedMessage, long> Sequences)
-    {
-        /// <summary>The transaction went through: what is stored now.</summary>
-        public void Stored(Written written)
-        {
-            written.Orphans.ExceptWith(Unused);
-            foreach (var page in Pages)
-            {
-                foreach (var (sequence, _) in page.Entries)
-                {
-                    written.PageOf[sequence] = page.Number;
-                }
-            }
-
-            // Forget the messages the session no longer holds.
-            foreach (var (message, sequence) in written.Sequences)
-            {
-                if (!Sequences.ContainsKey(message))
-                {
-                    written.PageOf.Remove(sequence);
-                }
-            }
-
-            written.Sequences = Sequences;
-            if (Pages.Count > 0)
-            {
-                var last = Pages[^1];
-                written.Open = last.Bytes < PageBytes && last.Entries.Count < PageMessages ? new OpenPage(last.Number, last.Entries) : null;
-            }
-            else if (written.Open is { } open && Unused.Contains(open.Number))
-            {
-                // Every message it held was acknowledged: it was deleted.
-                written.Open = null;
-            }
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The session {GrainId} was not written: its record changed or went since it was read (ETag {ETag}): {Error}")]
     private static partial void LogConflict(ILogger logger, GrainId grainId, string? etag, string error);

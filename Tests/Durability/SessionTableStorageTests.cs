@@ -9,6 +9,7 @@ using OrleansMqtt.Grains;
 using OrleansMqtt.Silo;
 using Orleans.Storage;
 using OrleansMqtt.Tests.Infrastructure;
+using static OrleansMqtt.Tests.Infrastructure.StoredSessions;
 
 namespace OrleansMqtt.Tests.Durability;
 
@@ -18,12 +19,7 @@ namespace OrleansMqtt.Tests.Durability;
 /// </summary>
 public sealed class SessionTableStorageTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(SessionState).Assembly).AddAssembly(typeof(MqttMessage).Assembly))
-        .BuildServiceProvider()
-        .GetRequiredService<Serializer>();
-
-    private const string StateName = "session";
+    private const string StateName = StoredSessions.StateName;
 
     [Fact]
     public async Task A_session_reads_back_as_written_its_in_flight_and_queued_messages_in_order()
@@ -72,7 +68,7 @@ public sealed class SessionTableStorageTests
         Assert.Equal(2, changed.Count);
         Assert.Contains(StateName, changed);
         Assert.InRange(Size(pagesAfter[StateName]), 1, 20 * 1024);
-        Assert.All(pagesAfter.Values, e => Assert.InRange(Size(e), 1, SessionTableStorage.PageBytes + 4096));
+        Assert.All(pagesAfter.Values, e => Assert.InRange(Size(e), 1, SessionPaging.PageBytes + 4096));
 
         // All acknowledged but the last: the pages that hold none of them go, in the same write.
         grainState.State.Queue.RemoveRange(0, 1000);
@@ -108,7 +104,7 @@ public sealed class SessionTableStorageTests
         old.InFlight.Add(new InFlightMessage { PacketId = 3, Message = Message("old/t", 0) });
         old.Queue.AddRange(Enumerable.Range(1, 20).Select(i => Message("old/t", i)));
         var (partition, row) = Keys(grainId);
-        await table.AddEntityAsync(new TableEntity(partition, row) { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, old) });
+        await table.AddEntityAsync(new TableEntity(partition, row) { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, old) });
 
         var grainState = await ReadAsync(storage, grainId);
         Assert.True(grainState.RecordExists);
@@ -135,7 +131,7 @@ public sealed class SessionTableStorageTests
         // A page left by a crash between the pages of a large commit and its record: messages nobody was told of.
         var (partition, row) = Keys(grainId);
         var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
-        await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(Serializer, leftover) });
+        await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, leftover) });
 
         var restarted = await ReadAsync(storage, grainId);
         Assert.Equal([0], restarted.State.Queue.Select(Number));
@@ -181,11 +177,6 @@ public sealed class SessionTableStorageTests
         Assert.Equal(0, read.State.QueueCount);
     }
 
-    private static QueuedMessage Message(string topic, int number, int size = 16) =>
-        new(new MqttMessage(topic, Encoding.UTF8.GetBytes(number.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + new string('p', Math.Max(0, size - 6))), 1, false, PublisherId: "pub"), 1, false, [(uint)number]);
-
-    private static int Number(QueuedMessage message) => int.Parse(Encoding.UTF8.GetString(message.Message.Payload.Span[..6]), System.Globalization.CultureInfo.InvariantCulture);
-
     private static readonly string ServiceId = "paged-" + Guid.NewGuid().ToString("N")[..8];
 
     private static async Task<(SessionTableStorage Storage, TableClient Table, GrainId GrainId)> StorageAsync()
@@ -193,7 +184,7 @@ public sealed class SessionTableStorageTests
         var azurite = await Azurite.SharedAsync();
         var table = new TableServiceClient(azurite.ConnectionString).GetTableClient("PagedSessions");
         await table.CreateIfNotExistsAsync();
-        var storage = new SessionTableStorage("mqtt", table, Serializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
+        var storage = new SessionTableStorage("mqtt", table, StateSerializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
         return (storage, table, GrainId.Create("session", Guid.NewGuid().ToString("N")));
     }
 
@@ -218,7 +209,7 @@ public sealed class SessionTableStorageTests
     /// <summary>A read by a new activation (a storage instance of its own, as on another silo).</summary>
     private static async Task<Held> ReadAsync(TableClient table, GrainId grainId)
     {
-        var storage = new SessionTableStorage("mqtt", table, Serializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
+        var storage = new SessionTableStorage("mqtt", table, StateSerializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
         var state = await ReadAsync(storage, grainId);
         return state;
     }
@@ -239,18 +230,4 @@ public sealed class SessionTableStorageTests
 
     private static long Size(TableEntity entity) =>
         entity.Keys.Where(k => k.StartsWith("Data", StringComparison.Ordinal)).Sum(k => entity[k] is byte[] bytes ? bytes.Length : 0);
-
-    /// <summary>One activation's hold on its state, as Orleans keeps it.</summary>
-    private sealed class Held : IGrainState<SessionState>
-    {
-        private SessionState _state = new();
-
-        public SessionState State => _state;
-
-        SessionState? IGrainState<SessionState>.State { get => _state; set => _state = value ?? new(); }
-
-        public string? ETag { get; set; }
-
-        public bool RecordExists { get; set; }
-    }
 }

@@ -1,0 +1,362 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Orleans.Serialization;
+
+namespace OrleansMqtt.Grains;
+
+/// <summary>
+/// How a persistent session is kept in pages, whatever the storage: a <see cref="SessionRecord"/> (the session without
+/// its messages, naming them by sequence number) and <see cref="SessionPage"/>s of messages. A commit writes the record
+/// and the pages that got new messages, and drops the pages none of whose messages the session still holds; so a write
+/// costs what changed, not every message the session holds. The storage (Azure Table, memory) writes a
+/// <see cref="SessionWritePlan"/> as one atomic change and tells <see cref="SessionWritePlan.Stored"/> once it is.
+/// </summary>
+public static class SessionPaging
+{
+    /// <summary>A page takes new messages while it is below this many bytes (counted as <see cref="StoredSize"/>)...</summary>
+    public const int PageBytes = 32 * 1024;
+
+    /// <summary>...and below this many messages.</summary>
+    public const int PageMessages = 128;
+
+    /// <summary>
+    /// What to write for the session as it is now (synchronous: the state may change once the write awaits). Costs a
+    /// lookup per message the session holds, and allocates only for new messages, unless messages went since the last
+    /// commit: a deep queue that only grows is not copied on each commit.
+    /// </summary>
+    public static SessionWritePlan Plan(SessionState state, StoredPages written, Serializer serializer)
+    {
+        var commit = ++written.Commits;
+        var held = 0;
+        Dictionary<QueuedMessage, long>? freshIndex = null;
+        var fresh = new List<(long Sequence, QueuedMessage Message)>();
+        long SequenceOf(QueuedMessage message)
+        {
+            ref var stored = ref CollectionsMarshal.GetValueRefOrNullRef(written.Sequences, message);
+            if (!Unsafe.IsNullRef(ref stored))
+            {
+                if (stored.Seen != commit)
+                {
+                    stored.Seen = commit;
+                    held++;
+                }
+
+                return stored.Sequence;
+            }
+
+            // New, though it may occur twice (in flight and queued, say): one sequence number.
+            freshIndex ??= new Dictionary<QueuedMessage, long>(ReferenceEqualityComparer.Instance);
+            if (!freshIndex.TryGetValue(message, out var sequence))
+            {
+                sequence = written.NextSequence++;
+                freshIndex[message] = sequence;
+                fresh.Add((sequence, message));
+            }
+
+            return sequence;
+        }
+
+        var inFlight = new long[state.InFlightCount];
+        var packetIds = new ushort[inFlight.Length];
+        var released = new bool[inFlight.Length];
+        for (var i = 0; i < inFlight.Length; i++)
+        {
+            var message = state.InFlight[i];
+            inFlight[i] = SequenceOf(message.Message);
+            packetIds[i] = message.PacketId;
+            released[i] = message.Released;
+        }
+
+        var queue = new long[state.QueueCount];
+        for (var i = 0; i < queue.Length; i++)
+        {
+            queue[i] = SequenceOf(state.Queue[i]);
+        }
+
+        // The pages that get new messages: the open page while it has room, then new ones.
+        var pages = new List<PagePlan>();
+        PagePlan? current = null;
+        if (fresh.Count > 0 && written.Open is { } open)
+        {
+            current = new PagePlan(open.Number, stored: true);
+            foreach (var (sequence, message) in open.Entries)
+            {
+                if (written.Sequences.TryGetValue(message, out var stored) && stored.Seen == commit)
+                {
+                    current.Add(sequence, message);
+                }
+            }
+        }
+
+        foreach (var (sequence, message) in fresh)
+        {
+            var size = StoredSize.Of(message);
+            if (current is null || (current.Entries.Count > 0 && (current.Bytes + size > PageBytes || current.Entries.Count >= PageMessages)))
+            {
+                if (current is not null)
+                {
+                    pages.Add(current);
+                }
+
+                current = new PagePlan(written.NextPage++, stored: false);
+            }
+
+            current.Add(sequence, message, size);
+        }
+
+        if (current is not null)
+        {
+            pages.Add(current);
+        }
+
+        foreach (var page in pages)
+        {
+            page.Data = PooledGrainStorageSerializer.SerializeToArray(serializer, new SessionPage { Sequences = [.. page.Entries.Select(e => e.Sequence)], Messages = [.. page.Entries.Select(e => e.Message)] });
+        }
+
+        // The pages none of whose messages the session still holds (only if some message went since the last commit),
+        // and pages a crash or a failed write left behind.
+        var gone = held != written.Sequences.Count;
+        var written_ = new HashSet<long>(pages.Select(p => p.Number));
+        var unused = written.Orphans.Where(n => !written_.Contains(n)).ToList();
+        if (gone)
+        {
+            var live = new HashSet<long>(written_);
+            foreach (var (_, stored) in written.Sequences)
+            {
+                if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number))
+                {
+                    live.Add(number);
+                }
+            }
+
+            unused.AddRange(written.Pages().Where(n => !live.Contains(n) && !unused.Contains(n)));
+        }
+
+        // The record: the session without its messages, which it names instead.
+        var (keptInFlight, keptQueue) = (state.InFlight, state.Queue);
+        byte[] record;
+        try
+        {
+            (state.InFlight, state.Queue) = ([], []);
+            record = PooledGrainStorageSerializer.SerializeToArray(serializer, new SessionRecord
+            {
+                Session = state,
+                InFlight = inFlight,
+                PacketIds = packetIds,
+                Released = released,
+                Queue = queue,
+                NextSequence = written.NextSequence,
+                NextPage = written.NextPage,
+            });
+        }
+        finally
+        {
+            (state.InFlight, state.Queue) = (keptInFlight, keptQueue);
+        }
+
+        return new SessionWritePlan(record, pages, unused, fresh, gone ? commit : null, written.Unread);
+    }
+
+    /// <summary>
+    /// The session from its record and its pages, and what is stored of it into <paramref name="written"/>; returns how
+    /// many messages the record names that no page holds (none, unless storage was changed by hand).
+    /// </summary>
+    public static (SessionState State, int Missing) Rebuild(SessionRecord record, IEnumerable<(long Number, byte[] Data)> pages, StoredPages written, Serializer serializer)
+    {
+        var named = new HashSet<long>(record.InFlight);
+        named.UnionWith(record.Queue);
+        var messages = new Dictionary<long, QueuedMessage>(named.Count);
+        var last = record.NextSequence - 1;
+        var lastPage = record.NextPage - 1;
+        foreach (var (number, data) in pages)
+        {
+            lastPage = Math.Max(lastPage, number);
+            var page = serializer.Deserialize<SessionPage>(data) ?? new SessionPage();
+            var used = false;
+            for (var i = 0; i < page.Sequences.Length; i++)
+            {
+                // Sequence numbers are never used twice either, not even those of a page left by a crash.
+                last = Math.Max(last, page.Sequences[i]);
+                if (named.Contains(page.Sequences[i]))
+                {
+                    messages[page.Sequences[i]] = page.Messages[i];
+                    written.PageOf[page.Sequences[i]] = number;
+                    used = true;
+                }
+            }
+
+            if (!used)
+            {
+                written.Orphans.Add(number);
+            }
+        }
+
+        var state = record.Session;
+        var missing = 0;
+        for (var i = 0; i < record.InFlight.Length; i++)
+        {
+            if (messages.TryGetValue(record.InFlight[i], out var message))
+            {
+                state.InFlight.Add(new InFlightMessage { PacketId = record.PacketIds[i], Message = message, Released = record.Released[i] });
+                written.Sequences[message] = new StoredPages.Message(record.InFlight[i]);
+            }
+            else
+            {
+                missing++;
+            }
+        }
+
+        foreach (var sequence in record.Queue)
+        {
+            if (messages.TryGetValue(sequence, out var message))
+            {
+                state.Queue.Add(message);
+                written.Sequences[message] = new StoredPages.Message(sequence);
+            }
+            else
+            {
+                missing++;
+            }
+        }
+
+        state.DroppedMessages += missing;
+        written.NextSequence = last + 1;
+        written.NextPage = Math.Max(written.NextPage, lastPage + 1);
+        return (state, missing);
+    }
+}
+
+/// <summary>
+/// What is stored of one activation's session, as far as this silo knows: kept by the storage per
+/// <see cref="IGrainState{T}"/>, which the activation keeps.
+/// </summary>
+public sealed class StoredPages
+{
+    /// <summary>Not read by this activation, or a write failed: which pages exist must be asked first.</summary>
+    public bool Unread { get; set; }
+
+    /// <summary>Messages stored in pages, by object: the session's lists hold the objects read or written.</summary>
+    public Dictionary<QueuedMessage, Message> Sequences { get; set; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Plans made: each stamps the stored messages the session still holds.</summary>
+    public long Commits { get; set; }
+
+    /// <summary>The page each stored message is in.</summary>
+    public Dictionary<long, long> PageOf { get; } = [];
+
+    /// <summary>Pages no record names, to delete.</summary>
+    public HashSet<long> Orphans { get; } = [];
+
+    /// <summary>The last page written, which takes the next new messages while it has room.</summary>
+    public OpenPage? Open { get; set; }
+
+    public long NextSequence { get; set; }
+
+    public long NextPage { get; set; }
+
+    /// <summary>The pages the stored record names: those its messages are in.</summary>
+    public HashSet<long> Pages() => [.. PageOf.Values];
+
+    /// <summary>Nothing stored is known: the next write writes every message anew (and, where pages can be left behind, asks which exist).</summary>
+    public void Forget()
+    {
+        Sequences.Clear();
+        PageOf.Clear();
+        Open = null;
+        Unread = true;
+    }
+
+    public sealed record OpenPage(long Number, List<(long Sequence, QueuedMessage Message)> Entries);
+
+    /// <summary>A stored message's sequence number, and the last plan that found it in the session.</summary>
+    public struct Message(long sequence)
+    {
+        public long Sequence { get; } = sequence;
+
+        public long Seen { get; set; }
+    }
+}
+
+/// <summary>A page to write: new, or the open page taking more messages.</summary>
+public sealed class PagePlan(long number, bool stored)
+{
+    public long Number { get; } = number;
+
+    /// <summary>The page is stored already: it is replaced, not added.</summary>
+    public bool Stored { get; } = stored;
+
+    public List<(long Sequence, QueuedMessage Message)> Entries { get; } = [];
+
+    public long Bytes { get; private set; }
+
+    public byte[] Data { get; set; } = [];
+
+    public void Add(long sequence, QueuedMessage message, long? size = null)
+    {
+        Entries.Add((sequence, message));
+        Bytes += size ?? StoredSize.Of(message);
+    }
+}
+
+/// <summary>
+/// One commit of a paged session: the record, the pages to put, and the pages no longer needed (<see cref="Unused"/>).
+/// <see cref="Fresh"/> are the messages stored for the first time; <see cref="Held"/>, when messages went since the last
+/// commit, the plan whose stamp marks those still held. <see cref="ReplacesAll"/>: nothing stored was known, so every
+/// message is in this commit's pages, and any other page of the session may go.
+/// </summary>
+public sealed record SessionWritePlan(byte[] Record, List<PagePlan> Pages, List<long> Unused, List<(long Sequence, QueuedMessage Message)> Fresh, long? Held, bool ReplacesAll)
+{
+    /// <summary>The commit is stored: what is stored now.</summary>
+    public void Stored(StoredPages written)
+    {
+        written.Orphans.ExceptWith(Unused);
+        foreach (var page in Pages)
+        {
+            foreach (var (sequence, _) in page.Entries)
+            {
+                written.PageOf[sequence] = page.Number;
+            }
+        }
+
+        if (Held is { } held)
+        {
+            // Forget the messages the session no longer holds.
+            var kept = new Dictionary<QueuedMessage, StoredPages.Message>(written.Sequences.Count, ReferenceEqualityComparer.Instance);
+            foreach (var (message, stored) in written.Sequences)
+            {
+                if (stored.Seen == held)
+                {
+                    kept[message] = stored;
+                }
+                else
+                {
+                    written.PageOf.Remove(stored.Sequence);
+                }
+            }
+
+            written.Sequences = kept;
+        }
+
+        foreach (var (sequence, message) in Fresh)
+        {
+            written.Sequences[message] = new StoredPages.Message(sequence);
+        }
+
+        if (ReplacesAll)
+        {
+            written.Unread = false;
+        }
+
+        if (Pages.Count > 0)
+        {
+            var last = Pages[^1];
+            written.Open = last.Bytes < SessionPaging.PageBytes && last.Entries.Count < SessionPaging.PageMessages ? new StoredPages.OpenPage(last.Number, last.Entries) : null;
+        }
+        else if (written.Open is { } open && Unused.Contains(open.Number))
+        {
+            // Every message it held was acknowledged: it was deleted.
+            written.Open = null;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using OrleansMqtt.Grains;
+
+namespace OrleansMqtt.Tests.Infrastructure;
+
+/// <summary>Sessions as a grain storage sees them: numbered messages, and an activation's hold on its state.</summary>
+public static class StoredSessions
+{
+    public const string StateName = "session";
+
+    public static readonly Serializer StateSerializer = new ServiceCollection()
+        .AddSerializer(b => b.AddAssembly(typeof(SessionState).Assembly).AddAssembly(typeof(MqttMessage).Assembly))
+        .BuildServiceProvider()
+        .GetRequiredService<Serializer>();
+
+    /// <summary>A QoS 1 message whose payload starts with its number, <paramref name="size"/> bytes in all.</summary>
+    public static QueuedMessage Message(string topic, int number, int size = 16) =>
+        new(new MqttMessage(topic, Encoding.UTF8.GetBytes(number.ToString("D6", CultureInfo.InvariantCulture) + new string('p', Math.Max(0, size - 6))), 1, false, PublisherId: "pub"), 1, false, [(uint)number]);
+
+    public static int Number(QueuedMessage message) => int.Parse(Encoding.UTF8.GetString(message.Message.Payload.Span[..6]), CultureInfo.InvariantCulture);
+
+    /// <summary>The numbers of the messages a session holds, in flight first, then queued.</summary>
+    public static IEnumerable<int> Numbers(SessionState state) => state.InFlight.Select(m => m.Message).Concat(state.Queue).Select(Number);
+
+    /// <summary>One activation's hold on its state, as Orleans keeps it.</summary>
+    public sealed class Held : IGrainState<SessionState>
+    {
+        private SessionState _state = new();
+
+        public SessionState State => _state;
+
+        SessionState? IGrainState<SessionState>.State { get => _state; set => _state = value ?? new(); }
+
+        public string? ETag { get; set; }
+
+        public bool RecordExists { get; set; }
+    }
+}
