@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
@@ -17,12 +18,27 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
 {
     public const int Partitions = 16;
 
+    // What is stored of each activation's session, as far as this silo knows: per IGrainState, which the activation keeps.
+    private readonly ConditionalWeakTable<object, StoredPages> _stored = [];
+
     public static void Add(IServiceCollection services, string name) =>
         services.AddGrainStorage(name, static (sp, _) => new MemoryStateStorage(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<Serializer>()));
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var record = await Partition(grainId).Read(stateName, grainId);
+        if (grainState is IGrainState<SessionState> session && record is not null)
+        {
+            // A record without pages was written whole, by a build before sessions were paged here.
+            var stored = new StoredPages();
+            session.State = record.Pages is { } pages
+                ? SessionPaging.Rebuild(serializer.Deserialize<SessionRecord>(record.Data) ?? throw new InvalidDataException($"The session {grainId} has an empty record."), pages.Select(p => (p.Number, p.Data)), stored, serializer).State
+                : serializer.Deserialize<SessionState>(record.Data) ?? new SessionState();
+            (grainState.ETag, grainState.RecordExists) = (ETagText(record.ETag), true);
+            Remember(session, stored);
+            return;
+        }
+
         if (record is null)
         {
             (grainState.State, grainState.ETag, grainState.RecordExists) = (Activator.CreateInstance<T>(), null, false);
@@ -35,10 +51,16 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        // As the Azure providers write it (PooledGrainStorageSerializer says why that way).
-        var data = PooledGrainStorageSerializer.SerializeToArray(serializer, grainState.State);
         try
         {
+            if (grainState is IGrainState<SessionState> session)
+            {
+                await WriteSessionAsync(stateName, grainId, session);
+                return;
+            }
+
+            // As the Azure providers write it (PooledGrainStorageSerializer says why that way).
+            var data = PooledGrainStorageSerializer.SerializeToArray(serializer, grainState.State);
             var etag = await Partition(grainId).Write(stateName, grainId, data, ETagOf(grainState.ETag));
             (grainState.ETag, grainState.RecordExists) = (ETagText(etag), true);
         }
@@ -59,8 +81,68 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
             throw conflict.ToInconsistentState();
         }
 
+        if (_stored.TryGetValue(grainState, out var stored))
+        {
+            stored.Forget();
+        }
+
         (grainState.State, grainState.ETag, grainState.RecordExists) = (Activator.CreateInstance<T>(), null, false);
     }
+
+    /// <summary>
+    /// A session is paged (<see cref="SessionPaging"/>): a commit sends its record and the pages that got new messages,
+    /// not every message it holds, which made each commit of a session with a deep queue cost the whole queue.
+    /// </summary>
+    private async Task WriteSessionAsync(string stateName, GrainId grainId, IGrainState<SessionState> session)
+    {
+        // Not known (nothing read, or a session that held no messages): this commit writes every message it holds,
+        // and the partition drops any other page of the session.
+        var stored = _stored.GetValue(session, static _ => new StoredPages { Unread = true });
+        var partition = Partition(grainId);
+        try
+        {
+            // The plan is the state as it is now, before the first await: never a mix with changes made meanwhile.
+            var state = session.State ?? throw new InvalidOperationException($"The session {grainId} has no state to write.");
+            var plan = SessionPaging.Plan(state, stored, serializer);
+            var etag = await partition.WritePaged(stateName, grainId, plan.Record, Pages(plan), [.. plan.Unused], plan.ReplacesAll, ETagOf(session.ETag));
+            if (etag == 0)
+            {
+                // The partition lacks pages this session wrote: it started empty after its silo was lost. Everything
+                // the session holds goes again, as a whole write would have sent it.
+                stored.Forget();
+                plan = SessionPaging.Plan(state, stored, serializer);
+                etag = await partition.WritePaged(stateName, grainId, plan.Record, Pages(plan), [.. plan.Unused], plan.ReplacesAll, ETagOf(session.ETag));
+            }
+
+            plan.Stored(stored);
+            (session.ETag, session.RecordExists) = (ETagText(etag), true);
+            Remember(session, stored);
+        }
+        catch
+        {
+            // What is stored is unknown: the next write sends every message again.
+            stored.Forget();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// What is stored is kept in mind only for a session that holds messages: most hold none (parked ones above all),
+    /// and for them a commit that knows nothing costs the same.
+    /// </summary>
+    private void Remember(IGrainState<SessionState> session, StoredPages stored)
+    {
+        if (session.State is { InFlightCount: 0, QueueCount: 0 })
+        {
+            _stored.Remove(session);
+        }
+        else
+        {
+            _stored.AddOrUpdate(session, stored);
+        }
+    }
+
+    private static MemoryPage[] Pages(SessionWritePlan plan) => [.. plan.Pages.Select(p => new MemoryPage(p.Number, p.Data))];
 
     /// <summary>The partition that holds the records of <paramref name="grainId"/>.</summary>
     public static int PartitionOf(GrainId grainId) => (int)(grainId.GetUniformHashCode() % Partitions);
@@ -90,9 +172,16 @@ public sealed class MemoryStateConflictException : Exception
         new(Message, StoredETag.ToString(CultureInfo.InvariantCulture), ExpectedETag.ToString(CultureInfo.InvariantCulture));
 }
 
-/// <summary>A stored record: the state in the Orleans binary format, and its ETag.</summary>
+/// <summary>
+/// A stored record: the state in the Orleans binary format, and its ETag. A paged session's record is its
+/// <see cref="SessionRecord"/>, and its messages are in <see cref="Pages"/> (null: the state is whole in <see cref="Data"/>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("mqtt.MemoryStateRecord")]
-public sealed record MemoryStateRecord([property: Id(0)] byte[] Data, [property: Id(1)] long ETag);
+public sealed record MemoryStateRecord([property: Id(0)] byte[] Data, [property: Id(1)] long ETag, [property: Id(2)] MemoryPage[]? Pages = null);
+
+/// <summary>A page of a paged session's messages (<see cref="SessionPage"/>), by its number.</summary>
+[GenerateSerializer, Immutable, Alias("mqtt.MemoryPage")]
+public sealed record MemoryPage([property: Id(0)] long Number, [property: Id(1)] byte[] Data);
 
 [Alias("mqtt.IMemoryStateGrain")]
 public interface IMemoryStateGrain : IGrainWithIntegerKey
@@ -107,6 +196,16 @@ public interface IMemoryStateGrain : IGrainWithIntegerKey
     [Alias("Write")]
     Task<long> Write(string stateName, GrainId grainId, [Immutable] byte[] data, long expectedETag);
 
+    /// <summary>
+    /// Stores a paged session's <paramref name="record"/> and <paramref name="pages"/> if the record's ETag is
+    /// <paramref name="expectedETag"/>, and drops its pages <paramref name="unused"/> (with
+    /// <paramref name="replacesAll"/>, every page not written now); all in one turn, so a reader sees the commit whole
+    /// or not at all. Returns the new ETag, or 0 with nothing stored when the writer wrote the record before and it is
+    /// not here: the partition started empty since (its silo was lost), and only a write of every message restores it.
+    /// </summary>
+    [Alias("WritePaged")]
+    Task<long> WritePaged(string stateName, GrainId grainId, [Immutable] byte[] record, [Immutable] MemoryPage[] pages, [Immutable] long[] unused, bool replacesAll, long expectedETag);
+
     [Alias("Delete")]
     Task Delete(string stateName, GrainId grainId, long expectedETag);
 }
@@ -115,18 +214,50 @@ public interface IMemoryStateGrain : IGrainWithIntegerKey
 [KeepAlive]
 public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
 {
-    private readonly Dictionary<(string StateName, GrainId GrainId), MemoryStateRecord> _records = [];
+    private readonly Dictionary<(string StateName, GrainId GrainId), Entry> _records = [];
     private long _lastETag;
 
     public Task<MemoryStateRecord?> Read(string stateName, GrainId grainId) =>
-        Task.FromResult(_records.GetValueOrDefault((stateName, grainId)));
+        Task.FromResult(_records.GetValueOrDefault((stateName, grainId)) is { } entry
+            ? new MemoryStateRecord(entry.Data, entry.ETag, entry.Paged ? [.. (entry.Pages ?? []).Select(p => new MemoryPage(p.Key, p.Value))] : null)
+            : null);
 
     public Task<long> Write(string stateName, GrainId grainId, byte[] data, long expectedETag)
     {
         Check(stateName, grainId, expectedETag, "write");
         var etag = ++_lastETag;
-        _records[(stateName, grainId)] = new MemoryStateRecord(data, etag);
+        _records[(stateName, grainId)] = new Entry(data, etag);
         return Task.FromResult(etag);
+    }
+
+    public Task<long> WritePaged(string stateName, GrainId grainId, byte[] record, MemoryPage[] pages, long[] unused, bool replacesAll, long expectedETag)
+    {
+        Check(stateName, grainId, expectedETag, "write");
+        var key = (stateName, grainId);
+        var entry = _records.GetValueOrDefault(key);
+        if (entry is null && expectedETag != 0 && !replacesAll)
+        {
+            return Task.FromResult(0L);
+        }
+
+        if (entry is null || !entry.Paged || replacesAll)
+        {
+            _records[key] = entry = new Entry(record, 0) { Paged = true };
+        }
+
+        foreach (var number in unused)
+        {
+            entry.Pages?.Remove(number);
+        }
+
+        foreach (var page in pages)
+        {
+            (entry.Pages ??= [])[page.Number] = page.Data;
+        }
+
+        entry.Data = record;
+        entry.ETag = ++_lastETag;
+        return Task.FromResult(entry.ETag);
     }
 
     public Task Delete(string stateName, GrainId grainId, long expectedETag)
@@ -134,6 +265,21 @@ public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
         Check(stateName, grainId, expectedETag, "delete");
         _records.Remove((stateName, grainId));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A record as kept here. A paged session's record names its messages, which are in its pages by number (made on
+    /// the first: most sessions, parked ones above all, hold none); a record not paged holds the whole state.
+    /// </summary>
+    private sealed class Entry(byte[] data, long etag)
+    {
+        public byte[] Data { get; set; } = data;
+
+        public long ETag { get; set; } = etag;
+
+        public bool Paged { get; init; }
+
+        public Dictionary<long, byte[]>? Pages { get; set; }
     }
 
     /// <summary>
