@@ -241,7 +241,7 @@ bench() { # bench BROKER SCENARIO ARGS...: one run, one JSON line into the resul
     >>"$results" 2>>"$out/bench-client.log" || log "$broker: '$*' failed (exit $?), see $out/bench-client.log"
 }
 
-# Every scenario runs against these; embedded+azurite runs persistent sessions only.
+# Every scenario runs against these; embedded+azurite runs persistent sessions only (persistent, backlog).
 main=()
 for broker in "${started[@]}"; do
   [ "$broker" = embedded+azurite ] || main+=("$broker")
@@ -250,7 +250,7 @@ done
 run() { # run ROUND SCENARIO ARGS...: one scenario against each broker in turn (in reverse on even rounds)
   local round=$1 scenario=$2 list=() i
   shift 2
-  if [ "$scenario" = persistent ]; then list=("${started[@]}"); else list=("${main[@]}"); fi
+  if [ "$scenario" = persistent ] || [ "$scenario" = backlog ]; then list=("${started[@]}"); else list=("${main[@]}"); fi
   if (( round % 2 == 0 )); then
     local reversed=()
     for ((i = ${#list[@]} - 1; i >= 0; i--)); do reversed+=("${list[$i]}"); done
@@ -329,6 +329,7 @@ if [ "$suite" = 1 ] && [ "$idle_only" != 1 ]; then
     run "$round" fanin --qos 2 --publishers 8 --messages 5000 --max-seconds 10
     run "$round" pairs --qos 0 --pairs 50 --messages 4000 --max-seconds 10
     run "$round" persistent --qos 1 --publishers 8 --messages 10000 --max-seconds 10
+    run "$round" backlog --qos 1 --messages 1000 --payload 16000 --max-seconds 60
     run "$round" storm --connections 5000 --concurrency 64 --sources 2 --max-seconds 60
   done
 fi
@@ -405,11 +406,15 @@ metrics = {
              ("connected", "connected", None)],
     "storm": [("connects_per_s", "connects/s", True), ("connect_p99_ms", "connect p99 ms", False)],
     "latency": [("p50_ms", "p50 ms", False), ("p99_ms", "p99 ms", False), ("p999_ms", "p99.9 ms", False)],
+    "backlog": [("publish_msgs_per_s", "msgs/s to the offline session", True),
+                ("broker_cpu_publish_s", "broker CPU s for them", False),
+                ("drain_msgs_per_s", "msgs/s to it on its return", True)],
 }
 default = [("msgs_per_s", "msgs/s", True), ("broker_cpu_s_per_million", "CPU s / 10^6 msgs", False)]
 def score(r):  # a broker's best run of a scenario
     if r["scenario"] == "latency": return -(r.get("p99_ms") or 1e9)
     if r["scenario"] == "storm": return r.get("connects_per_s") or 0
+    if r["scenario"] == "backlog": return r.get("publish_msgs_per_s") or 0
     return r.get("msgs_per_s") or 0
 brokers, order, best, losses = [], [], {}, {}
 for r in rows:
