@@ -106,7 +106,7 @@ public sealed class SessionTableStorageTests
         var (partition, row) = Keys(grainId);
         await table.AddEntityAsync(new TableEntity(partition, row) { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, old) });
 
-        var grainState = await ReadAsync(storage, grainId);
+        var grainState = await StoredSessions.ReadAsync(storage, grainId);
         Assert.True(grainState.RecordExists);
         Assert.Equal(Enumerable.Range(0, 21), grainState.State.InFlight.Select(m => m.Message).Concat(grainState.State.Queue).Select(Number));
 
@@ -133,7 +133,7 @@ public sealed class SessionTableStorageTests
         var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
         await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, leftover) });
 
-        var restarted = await ReadAsync(storage, grainId);
+        var restarted = await StoredSessions.ReadAsync(storage, grainId);
         Assert.Equal([0], restarted.State.Queue.Select(Number));
 
         restarted.State.Queue.Add(Message("t", 1));
@@ -151,7 +151,7 @@ public sealed class SessionTableStorageTests
         first.State.Queue.Add(Message("t", 0));
         await storage.WriteStateAsync(StateName, grainId, first);
 
-        var second = await ReadAsync(storage, grainId);
+        var second = await StoredSessions.ReadAsync(storage, grainId);
         first.State.Queue.Add(Message("t", 1));
         await storage.WriteStateAsync(StateName, grainId, first);
 
@@ -188,30 +188,11 @@ public sealed class SessionTableStorageTests
         return (storage, table, GrainId.Create("session", Guid.NewGuid().ToString("N")));
     }
 
-    /// <summary>A read by an activation through <paramref name="storage"/>.</summary>
-    private static async Task<Held> ReadAsync(SessionTableStorage storage, GrainId grainId)
-    {
-        var state = new Held();
-        await storage.ReadStateAsync(StateName, grainId, state);
-        return state;
-    }
-
-    /// <summary>A session not stored before, made persistent, as a client's first CONNECT makes it.</summary>
-    private static async Task<Held> NewSessionAsync(SessionTableStorage storage, GrainId grainId)
-    {
-        var held = await ReadAsync(storage, grainId);
-        Assert.False(held.RecordExists);
-        held.State.Exists = true;
-        held.State.SessionExpiryInterval = 3600;
-        return held;
-    }
-
     /// <summary>A read by a new activation (a storage instance of its own, as on another silo).</summary>
     private static async Task<Held> ReadAsync(TableClient table, GrainId grainId)
     {
         var storage = new SessionTableStorage("mqtt", table, StateSerializer, Options.Create(new ClusterOptions { ServiceId = ServiceId, ClusterId = "test" }), NullLogger<SessionTableStorage>.Instance);
-        var state = await ReadAsync(storage, grainId);
-        return state;
+        return await StoredSessions.ReadAsync(storage, grainId);
     }
 
     private static (string Partition, string Row) Keys(GrainId grainId) => ($"{ServiceId}_{grainId}".Replace('/', '_'), StateName);

@@ -90,7 +90,7 @@ public sealed class PagedMemorySessionTests(ClusterFixture cluster)
         old.Queue.AddRange(Enumerable.Range(1, 20).Select(i => Message("old/t", i)));
         await Partition(grainId).Write(StateName, grainId, PooledGrainStorageSerializer.SerializeToArray(StateSerializer, old), expectedETag: 0);
 
-        var held = await ReadAsync(storage, grainId);
+        var held = await StoredSessions.ReadAsync(storage, grainId);
         Assert.Equal(Enumerable.Range(0, 21), Numbers(held.State));
         Assert.Equal(7, held.State.InFlight[0].PacketId);
 
@@ -110,7 +110,7 @@ public sealed class PagedMemorySessionTests(ClusterFixture cluster)
 
         // Another activation (a silo that thought it held the session) writes in between.
         var (other, _) = Storage();
-        var second = await ReadAsync(other, grainId);
+        var second = await StoredSessions.ReadAsync(other, grainId);
         second.State.Queue.Add(Message("t", 1));
         await other.WriteStateAsync(StateName, grainId, second);
 
@@ -124,22 +124,6 @@ public sealed class PagedMemorySessionTests(ClusterFixture cluster)
 
     private IMemoryStateGrain Partition(GrainId grainId) => cluster.Client.GetGrain<IMemoryStateGrain>(MemoryStateStorage.PartitionOf(grainId));
 
-    private static async Task<Held> ReadAsync(MemoryStateStorage storage, GrainId grainId)
-    {
-        var held = new Held();
-        await storage.ReadStateAsync(StateName, grainId, held);
-        return held;
-    }
-
     /// <summary>A read by a new activation, through a storage instance of its own.</summary>
-    private Task<Held> ReadAsync(GrainId grainId) => ReadAsync(Storage().Storage, grainId);
-
-    private static async Task<Held> NewSessionAsync(MemoryStateStorage storage, GrainId grainId)
-    {
-        var held = await ReadAsync(storage, grainId);
-        Assert.False(held.RecordExists);
-        held.State.Exists = true;
-        held.State.SessionExpiryInterval = 3600;
-        return held;
-    }
+    private Task<Held> ReadAsync(GrainId grainId) => StoredSessions.ReadAsync(Storage().Storage, grainId);
 }

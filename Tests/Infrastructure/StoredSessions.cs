@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using Orleans.Storage;
 using OrleansMqtt.Grains;
 
 namespace OrleansMqtt.Tests.Infrastructure;
@@ -24,6 +25,24 @@ public static class StoredSessions
 
     /// <summary>The numbers of the messages a session holds, in flight first, then queued.</summary>
     public static IEnumerable<int> Numbers(SessionState state) => state.InFlight.Select(m => m.Message).Concat(state.Queue).Select(Number);
+
+    /// <summary>A read by an activation through <paramref name="storage"/>.</summary>
+    public static async Task<Held> ReadAsync(IGrainStorage storage, GrainId grainId)
+    {
+        var held = new Held();
+        await storage.ReadStateAsync(StateName, grainId, held);
+        return held;
+    }
+
+    /// <summary>A session not stored before, made persistent, as a client's first CONNECT makes it.</summary>
+    public static async Task<Held> NewSessionAsync(IGrainStorage storage, GrainId grainId)
+    {
+        var held = await ReadAsync(storage, grainId);
+        Assert.False(held.RecordExists);
+        held.State.Exists = true;
+        held.State.SessionExpiryInterval = 3600;
+        return held;
+    }
 
     /// <summary>One activation's hold on its state, as Orleans keeps it.</summary>
     public sealed class Held : IGrainState<SessionState>
