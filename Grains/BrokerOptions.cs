@@ -58,13 +58,6 @@ public sealed class SessionOptions
     /// <summary>The bound in effect: <see cref="MaxSessionBytes"/>, or the default.</summary>
     public long SessionByteLimit => MaxSessionBytes ?? DefaultMaxSessionBytes;
 
-    /// <summary>
-    /// The largest message a session stores (counted as <see cref="StoredSize"/>): what one page of the storage's
-    /// records takes, for a persistent session where the storage bounds one; otherwise no more than the session holds.
-    /// </summary>
-    public long MessageByteLimit(bool persistent) =>
-        persistent && StorageRecordLimit is { } record ? Math.Min(record - PageReserve, SessionByteLimit) : SessionByteLimit;
-
     internal string? StorageRecordError =>
         StorageRecordLimit is { } record && SubscriptionByteLimit(persistent: true) < MinimumSubscriptionBytes
             ? $"Mqtt:Sessions:MaxQueuedMessages ({MaxQueuedMessages}) and Mqtt:Sessions:MaxInflightMessages ({MaxInflightMessages}) together are more messages than a session's record names on Azure Table storage (Orleans:Persistence=AzureTable): the record is one entity of at most {record} bytes, which takes {RecordBytesPerMessage} bytes per message held besides the will and the subscriptions. Keep the two at {(record - WillAndIdsReserve - MinimumSubscriptionBytes) / RecordBytesPerMessage} or less together, or use Orleans:Persistence=AzureBlob."

@@ -36,6 +36,11 @@ public sealed partial class SessionTableStorage(
     private const int PagedFormat = 2;
     private const string DataProperty = "Data";
     private const string PageMarker = "~p";
+    private const string PartsProperty = "Parts";
+
+    // A page larger than an entity (a message of up to Mqtt:MaxPacketSize alone in its page) is kept in parts:
+    // rows session~p{number} (with the number of parts) and session~p{number}~{part}.
+    private const int PartBytes = (int)Grains.SessionOptions.AzureTableRecordLimit;
 
     // As Orleans' table storage splits a record: properties of 64 KB, 15 of them.
     private const int ChunkBytes = 64 * 1024;
@@ -67,7 +72,7 @@ public sealed partial class SessionTableStorage(
     {
         var (partition, row) = Keys(stateName, grainId);
         TableEntity? header = null;
-        var pages = new List<(long Number, TableEntity Entity)>();
+        var rows = new Dictionary<long, SortedDictionary<int, TableEntity>>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {row} and RowKey lt {row + "~q"}");
         await foreach (var entity in table.QueryAsync<TableEntity>(filter))
         {
@@ -75,13 +80,33 @@ public sealed partial class SessionTableStorage(
             {
                 header = entity;
             }
-            else if (PageNumber(entity.RowKey, row) is { } number)
+            else if (PageKey(entity.RowKey, row) is { } key)
             {
-                pages.Add((number, entity));
+                (rows.TryGetValue(key.Number, out var parts) ? parts : rows[key.Number] = [])[key.Part] = entity;
             }
         }
 
-        var written = new StoredPages { NextPage = pages.Count == 0 ? 0 : pages.Max(p => p.Number) + 1 };
+        var written = new StoredPages { NextPage = rows.Count == 0 ? 0 : rows.Keys.Max() + 1 };
+        var pages = new List<(long Number, byte[] Data)>();
+        foreach (var (number, parts) in rows)
+        {
+            var count = parts.TryGetValue(0, out var first) ? first.GetInt32(PartsProperty) ?? 1 : 0;
+            if (parts.Count > 1 || count > 1)
+            {
+                written.PartsOf[number] = Math.Max(count, parts.Keys.Max() + 1);
+            }
+
+            if (count > 0 && parts.Count == count && parts.Keys.Max() == count - 1)
+            {
+                pages.Add((number, count == 1 ? ReadData(first!) : [.. parts.Values.SelectMany(ReadData)]));
+            }
+            else
+            {
+                // Parts of a page whose writing a crash cut short: no record names it.
+                written.Orphans.Add(number);
+            }
+        }
+
         SessionState state;
         if (header is null)
         {
@@ -92,7 +117,7 @@ public sealed partial class SessionTableStorage(
         {
             var record = serializer.Deserialize<SessionRecord>(ReadData(header)) ?? throw new InvalidDataException($"The session {grainId} has an empty record in table {table.Name}.");
             int missing;
-            (state, missing) = SessionPaging.Rebuild(record, pages.Select(p => (p.Number, ReadData(p.Entity))), written, serializer);
+            (state, missing) = SessionPaging.Rebuild(record, pages, written, serializer);
             if (missing > 0)
             {
                 // Cannot happen while pages and record are written as here; said loudly if storage was changed by hand.
@@ -126,41 +151,36 @@ public sealed partial class SessionTableStorage(
         // the write started, never a mix with changes made while it runs.
         var plan = SessionPaging.Plan(Session(grainState), written, serializer);
         CheckEntitySize(plan.Record, "the session's record");
-        foreach (var page in plan.Pages)
-        {
-            CheckEntitySize(page.Data, "a page");
-        }
 
         var etag = grainState.ETag;
         var transaction = new List<TableTransactionAction>();
         var transactionBytes = (long)plan.Record.Length;
         var before = new List<(List<TableTransactionAction> Actions, long Bytes)>();
 
-        foreach (var page in plan.Pages)
+        foreach (var (page, entity, bytes) in plan.Pages.SelectMany(page => PageEntities(partition, row, page).Select(e => (page, e.Entity, e.Bytes))))
         {
-            var entity = Entity(partition, PageRow(row, page.Number), page.Data);
             if (page.Stored)
             {
                 // The open page, taking more messages: always in the transaction with the record.
                 transaction.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity));
-                transactionBytes += page.Data.Length;
+                transactionBytes += bytes;
             }
-            else if (transaction.Count + 2 > MaxOperations || transactionBytes + page.Data.Length > MaxTransactionBytes)
+            else if (transaction.Count + 2 > MaxOperations || transactionBytes + bytes > MaxTransactionBytes)
             {
                 // Too much for one transaction: new pages go first in transactions of their own. Until the record that
                 // names them is stored, nothing reads them; after a crash, the next write deletes them.
-                if (before.Count == 0 || before[^1].Actions.Count >= MaxOperations || before[^1].Bytes + page.Data.Length > MaxTransactionBytes)
+                if (before.Count == 0 || before[^1].Actions.Count >= MaxOperations || before[^1].Bytes + bytes > MaxTransactionBytes)
                 {
                     before.Add(([], 0));
                 }
 
                 before[^1].Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, entity));
-                before[^1] = (before[^1].Actions, before[^1].Bytes + page.Data.Length);
+                before[^1] = (before[^1].Actions, before[^1].Bytes + bytes);
             }
             else
             {
                 transaction.Add(new TableTransactionAction(TableTransactionActionType.Add, entity));
-                transactionBytes += page.Data.Length;
+                transactionBytes += bytes;
             }
         }
 
@@ -172,11 +192,16 @@ public sealed partial class SessionTableStorage(
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, header, new ETag(etag)));
 
         var deleteLater = new List<long>();
+        var deletedNow = new List<long>();
         foreach (var number in plan.Unused)
         {
-            if (transaction.Count < MaxOperations)
+            // A page this storage wrote has every part; one a crash cut short may lack some, and a transaction
+            // that deletes a row not there fails whole: such leftovers go after the commit, one row at a time.
+            var pageRows = PageRows(row, number, written).ToList();
+            if (!written.Orphans.Contains(number) && transaction.Count + pageRows.Count <= MaxOperations)
             {
-                transaction.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, PageRow(row, number)), ETag.All));
+                transaction.AddRange(pageRows.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, r), ETag.All)));
+                deletedNow.Add(number);
             }
             else
             {
@@ -196,6 +221,18 @@ public sealed partial class SessionTableStorage(
                 ?? throw new InvalidOperationException($"Table {table.Name} returned no ETag for the session {grainId}.");
             grainState.RecordExists = true;
             plan.Stored(written);
+            foreach (var page in plan.Pages)
+            {
+                if (Parts(page.Data.Length) > 1)
+                {
+                    written.PartsOf[page.Number] = Parts(page.Data.Length);
+                }
+            }
+
+            foreach (var number in deletedNow)
+            {
+                written.Dropped(number);
+            }
         }
         catch (TableTransactionFailedException ex) when (ex.Status is 404 or 409 or 412)
         {
@@ -256,11 +293,17 @@ public sealed partial class SessionTableStorage(
         var existing = new List<long>();
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["RowKey"]))
         {
-            if (PageNumber(entity.RowKey, row) is { } number)
+            if (PageKey(entity.RowKey, row) is { } key)
             {
-                existing.Add(number);
+                existing.Add(key.Number);
+                if (key.Part > 0)
+                {
+                    written.PartsOf[key.Number] = Math.Max(written.PartsOfPage(key.Number), key.Part + 1);
+                }
             }
         }
+
+        existing = [.. existing.Distinct()];
 
         // Pages it knows are kept as they are; any other is a leftover, deleted with the next write.
         written.Orphans.UnionWith(existing.Except(written.Pages()));
@@ -272,25 +315,30 @@ public sealed partial class SessionTableStorage(
 
     private async Task DeleteAsync(string partition, string row, IReadOnlyCollection<long> numbers, StoredPages written)
     {
-        foreach (var chunk in numbers.Chunk(MaxOperations))
+        foreach (var number in numbers)
         {
-            foreach (var number in chunk)
+            try
             {
-                try
+                // The first part, which says how many there are, goes last.
+                foreach (var pageRow in PageRows(row, number, written).Reverse())
                 {
-                    await table.DeleteEntityAsync(partition, PageRow(row, number), ETag.All);
-                    written.Orphans.Remove(number);
+                    try
+                    {
+                        await table.DeleteEntityAsync(partition, pageRow, ETag.All);
+                    }
+                    catch (RequestFailedException ex) when (ex.Status == 404)
+                    {
+                    }
                 }
-                catch (RequestFailedException ex) when (ex.Status == 404)
-                {
-                    written.Orphans.Remove(number);
-                }
-                catch (RequestFailedException ex)
-                {
-                    // Harmless while it stays: no record names it. The next write tries again.
-                    written.Orphans.Add(number);
-                    LogDeleteFailed(logger, partition, number, ex.Message);
-                }
+
+                written.Orphans.Remove(number);
+                written.Dropped(number);
+            }
+            catch (RequestFailedException ex)
+            {
+                // Harmless while it stays: no record names it. The next write tries again.
+                written.Orphans.Add(number);
+                LogDeleteFailed(logger, partition, number, ex.Message);
             }
         }
     }
@@ -340,11 +388,60 @@ public sealed partial class SessionTableStorage(
 
     private static string PageRow(string row, long number) => row + PageMarker + number.ToString("D12", CultureInfo.InvariantCulture);
 
-    private static long? PageNumber(string rowKey, string row) =>
-        rowKey.Length > row.Length + PageMarker.Length && rowKey.AsSpan(row.Length).StartsWith(PageMarker)
-        && long.TryParse(rowKey.AsSpan(row.Length + PageMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            ? number
-            : null;
+    /// <summary>The rows of a page: its first part, then any others.</summary>
+    private static IEnumerable<string> PageRows(string row, long number, StoredPages written)
+    {
+        yield return PageRow(row, number);
+        for (var part = 1; part < written.PartsOfPage(number); part++)
+        {
+            yield return PageRow(row, number) + "~" + part.ToString("D4", CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>The page and part a row holds (<c>session~p{number}</c>, <c>session~p{number}~{part}</c>), or null.</summary>
+    private static (long Number, int Part)? PageKey(string rowKey, string row)
+    {
+        if (rowKey.Length <= row.Length + PageMarker.Length || !rowKey.AsSpan(row.Length).StartsWith(PageMarker))
+        {
+            return null;
+        }
+
+        var rest = rowKey.AsSpan(row.Length + PageMarker.Length);
+        var split = rest.IndexOf('~');
+        var part = 0;
+        if (split >= 0 && (!int.TryParse(rest[(split + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out part) || part == 0))
+        {
+            return null;
+        }
+
+        return long.TryParse(split >= 0 ? rest[..split] : rest, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? (number, part) : null;
+    }
+
+    private static int Parts(int bytes) => Math.Max(1, (bytes + PartBytes - 1) / PartBytes);
+
+    /// <summary>A page's entities: one, or its parts when it is larger than an entity holds, each with its bytes.</summary>
+    private static IEnumerable<(TableEntity Entity, int Bytes)> PageEntities(string partition, string row, PagePlan page)
+    {
+        var parts = Parts(page.Data.Length);
+        if (parts == 1)
+        {
+            yield return (Entity(partition, PageRow(row, page.Number), page.Data), page.Data.Length);
+            yield break;
+        }
+
+        for (var part = 0; part < parts; part++)
+        {
+            var offset = part * PartBytes;
+            var data = page.Data.AsSpan(offset, Math.Min(PartBytes, page.Data.Length - offset)).ToArray();
+            var entity = Entity(partition, part == 0 ? PageRow(row, page.Number) : PageRow(row, page.Number) + "~" + part.ToString("D4", CultureInfo.InvariantCulture), data);
+            if (part == 0)
+            {
+                entity[PartsProperty] = parts;
+            }
+
+            yield return (entity, data.Length);
+        }
+    }
 
     /// <summary>As Orleans' table storage makes keys: characters a key cannot hold become <c>_</c>.</summary>
     private static string Sanitize(string key) => key.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');

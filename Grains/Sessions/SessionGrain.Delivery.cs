@@ -415,17 +415,6 @@ public sealed partial class SessionGrain
     private void Enqueue(QueuedMessage message)
     {
         var size = StoredSize.Of(message);
-        if (size > MessageLimit)
-        {
-            // Larger than one record of the session's storage (Azure Table): it cannot be stored, so it is not taken.
-            State.DroppedMessages++;
-            BrokerMetrics.MessageDropped(DropReason.PacketTooLarge);
-            _logger.LogWarning(
-                "Session {ClientId} dropped a message of {Size} bytes on {Topic}: larger than one record of its storage holds ({Limit} bytes; Azure Table storage, where Orleans:Persistence=AzureBlob has no such bound)",
-                ClientId, size, message.Message.Topic, MessageLimit);
-            return;
-        }
-
         if (!HasRoomFor(size))
         {
             if (message.Qos > 0 && BridgeClientIds.IsReserved(ClientId))
@@ -477,8 +466,6 @@ public sealed partial class SessionGrain
     /// <summary>The bytes of messages this session may hold (<see cref="SessionOptions.SessionByteLimit"/>).</summary>
     private long ByteLimit => _options.SessionByteLimit;
 
-    /// <summary>The largest message this session stores (<see cref="SessionOptions.MessageByteLimit"/>).</summary>
-    private long MessageLimit => _options.MessageByteLimit(IsPersistent);
 
     private bool HasRoomFor(long size) => State.QueueCount < _options.MaxQueuedMessages && HeldBytes + size <= ByteLimit;
 
@@ -546,7 +533,7 @@ public sealed partial class SessionGrain
     {
         var size = StoredSize.Of(message);
         var held = HeldBytes + size;
-        if (held > ByteLimit || size > MessageLimit)
+        if (held > ByteLimit)
         {
             return false;
         }

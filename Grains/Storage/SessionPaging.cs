@@ -248,6 +248,17 @@ public sealed class StoredPages
     /// <summary>Pages no record names, to delete.</summary>
     public HashSet<long> Orphans { get; } = [];
 
+    /// <summary>Pages stored in several parts, where a storage bounds one entry (Azure Table): how many.</summary>
+    public Dictionary<long, int> PartsOf => _partsOf ??= [];
+
+    private Dictionary<long, int>? _partsOf;
+
+    /// <summary>How many parts page <paramref name="number"/> is stored in.</summary>
+    public int PartsOfPage(long number) => _partsOf?.GetValueOrDefault(number, 1) ?? 1;
+
+    /// <summary>The page is gone.</summary>
+    public void Dropped(long number) => _partsOf?.Remove(number);
+
     /// <summary>The last page written, which takes the next new messages while it has room.</summary>
     public OpenPage? Open { get; set; }
 
@@ -263,6 +274,7 @@ public sealed class StoredPages
     {
         Sequences.Clear();
         PageOf.Clear();
+        _partsOf = null;
         Open = null;
         Unread = true;
     }

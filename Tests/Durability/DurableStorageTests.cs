@@ -108,6 +108,47 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A message up to the broker's packet bound (1 MiB) is larger than an Azure Table entity holds: it is kept in parts
+    /// of a page and reaches an offline device whole, after a restart too, between the messages sent before and after it.
+    /// </summary>
+    [Fact]
+    public async Task On_Table_storage_a_message_larger_than_an_entity_reaches_an_offline_session_whole_after_a_restart()
+    {
+        var settings = await SettingsAsync("AzureTable");
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var clientId = $"big-{id}";
+        var topic = $"big/{id}/firmware";
+        var big = "0001" + new string('f', 1_000_000);
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600)))
+            {
+                await device.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+                await device.DisconnectAsync();
+            }
+
+            await broker.Grains.WaitUntilOfflineAsync(clientId);
+            await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
+            foreach (var payload in new[] { "0000", big, "0002" })
+            {
+                Assert.Equal(MqttClientPublishReasonCode.Success, (await publisher.PublishAsync(topic, payload, MqttQualityOfServiceLevel.AtLeastOnce)).ReasonCode);
+            }
+
+            var info = await broker.Grains.GetGrain<OrleansMqtt.Grains.ISessionGrain>(clientId).GetInfo();
+            Assert.Equal(3, info.Queued);
+            Assert.Equal(0, info.Dropped);
+        }
+
+        await using (var broker = await EmbeddedBroker.StartAsync(settings))
+        {
+            await using var back = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600));
+            Assert.Equal("0000", (await back.ReceiveAsync("the message before")).Text());
+            Assert.Equal(big, (await back.ReceiveAsync("the large message")).Text());
+            Assert.Equal("0002", (await back.ReceiveAsync("the message after")).Text());
+        }
+    }
+
+    /// <summary>
     /// The records that grow with the fleet outgrow an Azure Table entity (1 MB): here the retained messages under one
     /// first level, which one partition of the retained index holds. With sessions on Table storage they are kept in
     /// blobs, and a wildcard subscriber gets them all, after a restart too.

@@ -133,6 +133,10 @@ public sealed class SessionTableStorageTests
         var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
         await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, leftover) });
 
+        // And a page in parts whose writing was cut short: its first part says 3, the second never came.
+        await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000901") { ["Data"] = new byte[] { 1, 2, 3 }, ["Parts"] = 3 });
+        await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000901~0002") { ["Data"] = new byte[] { 4 } });
+
         var restarted = await StoredSessions.ReadAsync(storage, grainId);
         Assert.Equal([0], restarted.State.Queue.Select(Number));
 
@@ -140,7 +144,33 @@ public sealed class SessionTableStorageTests
         await storage.WriteStateAsync(StateName, grainId, restarted);
         var rows = await RowsAsync(table, grainId);
         Assert.DoesNotContain(row + "~p000000000900", rows.Keys);
+        Assert.DoesNotContain(rows.Keys, k => k.StartsWith(row + "~p000000000901", StringComparison.Ordinal));
         Assert.Equal([0, 1], (await ReadAsync(table, grainId)).State.Queue.Select(Number));
+    }
+
+    [Fact]
+    public async Task A_message_larger_than_an_entity_is_stored_in_parts_read_back_whole_and_its_parts_go_with_it()
+    {
+        var (storage, table, grainId) = await StorageAsync();
+        var held = await NewSessionAsync(storage, grainId);
+
+        // 1.6 MB: three parts of at most one entity each, more than one transaction carries with the record.
+        held.State.Queue.AddRange([Message("t", 0), Message("big", 1, 1_600_000), Message("t", 2)]);
+        await storage.WriteStateAsync(StateName, grainId, held);
+        var rows = await RowsAsync(table, grainId);
+        var (_, row) = Keys(grainId);
+        Assert.Equal(3, rows.Keys.Count(k => k.StartsWith(row + "~p000000000001", StringComparison.Ordinal)));
+        Assert.All(rows.Values, e => Assert.InRange(Size(e), 1, SessionOptions.AzureTableRecordLimit));
+
+        var read = await ReadAsync(table, grainId);
+        Assert.Equal([0, 1, 2], read.State.Queue.Select(Number));
+        Assert.True(held.State.Queue[1].Message.Payload.Span.SequenceEqual(read.State.Queue[1].Message.Payload.Span));
+
+        // Acknowledged: its page goes, every part of it.
+        held.State.Queue.RemoveAt(1);
+        await storage.WriteStateAsync(StateName, grainId, held);
+        Assert.DoesNotContain((await RowsAsync(table, grainId)).Keys, k => k.StartsWith(row + "~p000000000001", StringComparison.Ordinal));
+        Assert.Equal([0, 2], (await ReadAsync(table, grainId)).State.Queue.Select(Number));
     }
 
     [Fact]
