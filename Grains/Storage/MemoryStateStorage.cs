@@ -35,7 +35,12 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
                 ? SessionPaging.Rebuild(serializer.Deserialize<SessionRecord>(record.Data) ?? throw new InvalidDataException($"The session {grainId} has an empty record."), pages.Select(p => (p.Number, p.Data)), stored, serializer).State
                 : serializer.Deserialize<SessionState>(record.Data) ?? new SessionState();
             (grainState.ETag, grainState.RecordExists) = (ETagText(record.ETag), true);
-            Remember(session, stored);
+            if (session.State is not { InFlightCount: 0, QueueCount: 0 })
+            {
+                // What is stored is kept in mind only for a session that holds messages: the others are written whole.
+                _stored.AddOrUpdate(session, stored);
+            }
+
             return;
         }
 
@@ -90,19 +95,34 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
     }
 
     /// <summary>
-    /// A session is paged (<see cref="SessionPaging"/>): a commit sends its record and the pages that got new messages,
-    /// not every message it holds, which made each commit of a session with a deep queue cost the whole queue.
+    /// A session that holds messages is paged (<see cref="SessionPaging"/>): a commit sends its record and the pages
+    /// that got new messages, not every message it holds, which made each commit of a session with a deep queue cost
+    /// the whole queue.
     /// </summary>
     private async Task WriteSessionAsync(string stateName, GrainId grainId, IGrainState<SessionState> session)
     {
         // Not known (nothing read, or a session that held no messages): this commit writes every message it holds,
         // and the partition drops any other page of the session.
-        var stored = _stored.GetValue(session, static _ => new StoredPages { Unread = true });
+        var state = session.State ?? throw new InvalidOperationException($"The session {grainId} has no state to write.");
         var partition = Partition(grainId);
+        if (state is { InFlightCount: 0, QueueCount: 0 })
+        {
+            // No messages (most sessions, parked ones above all): the state is small, and written whole; a whole
+            // record replaces any pages the session had.
+            var data = PooledGrainStorageSerializer.SerializeToArray(serializer, state);
+            (session.ETag, session.RecordExists) = (ETagText(await partition.Write(stateName, grainId, data, ETagOf(session.ETag))), true);
+            _stored.Remove(session);
+            return;
+        }
+
+        if (!_stored.TryGetValue(session, out var stored))
+        {
+            stored = new StoredPages { Unread = true };
+        }
+
         try
         {
             // The plan is the state as it is now, before the first await: never a mix with changes made meanwhile.
-            var state = session.State ?? throw new InvalidOperationException($"The session {grainId} has no state to write.");
             var plan = SessionPaging.Plan(state, stored, serializer);
             var etag = await partition.WritePaged(stateName, grainId, plan.Record, Pages(plan), [.. plan.Unused], plan.ReplacesAll, ETagOf(session.ETag));
             if (etag == 0)
@@ -116,29 +136,13 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
 
             plan.Stored(stored);
             (session.ETag, session.RecordExists) = (ETagText(etag), true);
-            Remember(session, stored);
+            _stored.AddOrUpdate(session, stored);
         }
         catch
         {
             // What is stored is unknown: the next write sends every message again.
             stored.Forget();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// What is stored is kept in mind only for a session that holds messages: most hold none (parked ones above all),
-    /// and for them a commit that knows nothing costs the same.
-    /// </summary>
-    private void Remember(IGrainState<SessionState> session, StoredPages stored)
-    {
-        if (session.State is { InFlightCount: 0, QueueCount: 0 })
-        {
-            _stored.Remove(session);
-        }
-        else
-        {
-            _stored.AddOrUpdate(session, stored);
         }
     }
 
@@ -219,7 +223,7 @@ public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
 
     public Task<MemoryStateRecord?> Read(string stateName, GrainId grainId) =>
         Task.FromResult(_records.GetValueOrDefault((stateName, grainId)) is { } entry
-            ? new MemoryStateRecord(entry.Data, entry.ETag, entry.Paged ? [.. (entry.Pages ?? []).Select(p => new MemoryPage(p.Key, p.Value))] : null)
+            ? new MemoryStateRecord(entry.Data, entry.ETag, entry is PagedEntry paged ? [.. paged.Pages.Select(p => new MemoryPage(p.Key, p.Value))] : null)
             : null);
 
     public Task<long> Write(string stateName, GrainId grainId, byte[] data, long expectedETag)
@@ -240,24 +244,24 @@ public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
             return Task.FromResult(0L);
         }
 
-        if (entry is null || !entry.Paged || replacesAll)
+        if (entry is not PagedEntry paged || replacesAll)
         {
-            _records[key] = entry = new Entry(record, 0) { Paged = true };
+            _records[key] = paged = new PagedEntry(record, 0);
         }
 
         foreach (var number in unused)
         {
-            entry.Pages?.Remove(number);
+            paged.Pages.Remove(number);
         }
 
         foreach (var page in pages)
         {
-            (entry.Pages ??= [])[page.Number] = page.Data;
+            paged.Pages[page.Number] = page.Data;
         }
 
-        entry.Data = record;
-        entry.ETag = ++_lastETag;
-        return Task.FromResult(entry.ETag);
+        paged.Data = record;
+        paged.ETag = ++_lastETag;
+        return Task.FromResult(paged.ETag);
     }
 
     public Task Delete(string stateName, GrainId grainId, long expectedETag)
@@ -267,19 +271,18 @@ public sealed class MemoryStateGrain : Grain, IMemoryStateGrain
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// A record as kept here. A paged session's record names its messages, which are in its pages by number (made on
-    /// the first: most sessions, parked ones above all, hold none); a record not paged holds the whole state.
-    /// </summary>
-    private sealed class Entry(byte[] data, long etag)
+    /// <summary>A record as kept here: the whole state (most records, parked sessions above all).</summary>
+    private class Entry(byte[] data, long etag)
     {
         public byte[] Data { get; set; } = data;
 
         public long ETag { get; set; } = etag;
+    }
 
-        public bool Paged { get; init; }
-
-        public Dictionary<long, byte[]>? Pages { get; set; }
+    /// <summary>A paged session's record, which names its messages, and its pages by number.</summary>
+    private sealed class PagedEntry(byte[] data, long etag) : Entry(data, etag)
+    {
+        public Dictionary<long, byte[]> Pages { get; } = [];
     }
 
     /// <summary>
