@@ -72,13 +72,7 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
         const int Queued = 1000;
         await using (var broker = await EmbeddedBroker.StartAsync(settings))
         {
-            await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600)))
-            {
-                await device.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
-                await device.DisconnectAsync();
-            }
-
-            await broker.Grains.WaitUntilOfflineAsync(clientId);
+            await SubscribeAndGoOfflineAsync(broker, clientId, topic);
 
             // 1,100 messages of 1 KB: the first 1,000 (about 1.1 MB stored) are queued, the last 100 dropped.
             await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
@@ -121,13 +115,7 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
         var big = "0001" + new string('f', 1_000_000);
         await using (var broker = await EmbeddedBroker.StartAsync(settings))
         {
-            await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600)))
-            {
-                await device.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
-                await device.DisconnectAsync();
-            }
-
-            await broker.Grains.WaitUntilOfflineAsync(clientId);
+            await SubscribeAndGoOfflineAsync(broker, clientId, topic);
             await using var publisher = await TestClient.ConnectAsync(broker.Port, $"pub-{id}", MqttProtocolVersion.V500);
             foreach (var payload in new[] { "0000", big, "0002" })
             {
@@ -322,5 +310,17 @@ public sealed class DurableStorageTests(ITestOutputHelper output)
             ["Orleans:Reminders"] = "AzureTable",
             ["Azure:Storage:ConnectionString"] = azurite.ConnectionString,
         };
+    }
+
+    /// <summary>A device with a persistent session (an hour's expiry) subscribes at QoS 1 and goes offline.</summary>
+    private static async Task SubscribeAndGoOfflineAsync(EmbeddedBroker broker, string clientId, string topic)
+    {
+        await using (var device = await TestClient.ConnectAsync(broker.Port, clientId, MqttProtocolVersion.V500, o => o.WithCleanStart(false).WithSessionExpiryInterval(3600)))
+        {
+            await device.SubscribeAsync(topic, MqttQualityOfServiceLevel.AtLeastOnce);
+            await device.DisconnectAsync();
+        }
+
+        await broker.Grains.WaitUntilOfflineAsync(clientId);
     }
 }
