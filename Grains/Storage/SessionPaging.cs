@@ -117,20 +117,25 @@ public static class SessionPaging
         // The pages none of whose messages the session still holds (only if some message went since the last commit),
         // and pages a crash or a failed write left behind.
         var gone = held != written.Sequences.Count;
-        var written_ = new HashSet<long>(pages.Select(p => p.Number));
-        var unused = written.Orphans.Where(n => !written_.Contains(n)).ToList();
-        if (gone)
+        var unused = new List<long>();
+        if (gone || written.Orphans.Count > 0)
         {
-            var live = new HashSet<long>(written_);
-            foreach (var (_, stored) in written.Sequences)
+            var keep = new HashSet<long>(pages.Select(p => p.Number));
+            var candidates = new HashSet<long>(written.Orphans);
+            if (gone)
             {
-                if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number))
+                candidates.UnionWith(written.PageOf.Values);
+                foreach (var (_, stored) in written.Sequences)
                 {
-                    live.Add(number);
+                    if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number))
+                    {
+                        keep.Add(number);
+                    }
                 }
             }
 
-            unused.AddRange(written.Pages().Where(n => !live.Contains(n) && !unused.Contains(n)));
+            candidates.ExceptWith(keep);
+            unused.AddRange(candidates);
         }
 
         // The record: the session without its messages, which it names instead.
