@@ -29,7 +29,7 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
         var record = await Partition(grainId).Read(stateName, grainId);
         if (grainState is IGrainState<SessionState> session && record is not null)
         {
-            // A record without pages was written whole, by a build before sessions were paged here.
+            // A record without pages holds the whole state: a session without messages, or one a build before wrote.
             var stored = new StoredPages();
             session.State = record.Pages is { } pages
                 ? SessionPaging.Rebuild(serializer.Deserialize<SessionRecord>(record.Data) ?? throw new InvalidDataException($"The session {grainId} has an empty record."), pages.Select(p => (p.Number, p.Data)), stored, serializer).State
@@ -101,8 +101,6 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
     /// </summary>
     private async Task WriteSessionAsync(string stateName, GrainId grainId, IGrainState<SessionState> session)
     {
-        // Not known (nothing read, or a session that held no messages): this commit writes every message it holds,
-        // and the partition drops any other page of the session.
         var state = session.State ?? throw new InvalidOperationException($"The session {grainId} has no state to write.");
         var partition = Partition(grainId);
         if (state is { InFlightCount: 0, QueueCount: 0 })
@@ -117,6 +115,8 @@ public sealed class MemoryStateStorage(IGrainFactory grains, Serializer serializ
 
         if (!_stored.TryGetValue(session, out var stored))
         {
+            // Not known (nothing read, or the session held no messages): this commit writes every message it holds,
+            // and the partition drops any other page of the session.
             stored = new StoredPages { Unread = true };
         }
 
