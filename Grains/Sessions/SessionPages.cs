@@ -30,6 +30,12 @@ public sealed class SessionRecord
     /// <summary>The number the next new page gets: pages are never numbered twice, so a page left by a crash is never mistaken for a new one.</summary>
     [Id(6)] public long NextPage { get; init; }
 
+    /// <summary>
+    /// The pages that hold the messages it names; any other page of the session is not its own (null in a record
+    /// written before pages were named: then every page is read).
+    /// </summary>
+    [Id(7)] public long[]? Pages { get; init; }
+
     /// <summary>What the record takes per message it names, at most (a sequence number, a packet id, a flag).</summary>
     public const int BytesPerMessage = 16;
 }

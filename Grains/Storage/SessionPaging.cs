@@ -24,7 +24,13 @@ public static class SessionPaging
     /// lookup per message the session holds, and allocates only for new messages, unless messages went since the last
     /// commit: a deep queue that only grows is not copied on each commit.
     /// </summary>
-    public static SessionWritePlan Plan(SessionState state, StoredPages written, Serializer serializer)
+    /// <param name="replaceOpenPage">
+    /// Whether the storage writes a commit in one atomic change, so the open page may be replaced where it is (Azure
+    /// Table, memory). Where each page is a write of its own (Azure Blob), the open page taking more messages is
+    /// written under a new number, and the old one goes once the record no longer names it: a commit cut short then
+    /// leaves the stored record's pages as they were.
+    /// </param>
+    public static SessionWritePlan Plan(SessionState state, StoredPages written, Serializer serializer, bool replaceOpenPage = true)
     {
         var commit = ++written.Commits;
         var held = 0;
@@ -73,12 +79,14 @@ public static class SessionPaging
             queue[i] = SequenceOf(state.Queue[i]);
         }
 
-        // The pages that get new messages: the open page while it has room, then new ones.
+        // The pages that get new messages: the open page if the first has room in it, then new ones.
         var pages = new List<PagePlan>();
         PagePlan? current = null;
-        if (fresh.Count > 0 && written.Open is { } open)
+        long? superseded = null;
+        if (fresh.Count > 0 && written.Open is { } open && open.Bytes + StoredSize.Of(fresh[0].Message) <= PageBytes)
         {
-            current = new PagePlan(open.Number, stored: true);
+            current = replaceOpenPage ? new PagePlan(open.Number, stored: true) : new PagePlan(written.NextPage++, stored: false);
+            superseded = replaceOpenPage ? null : open.Number;
             foreach (var (sequence, message) in open.Entries)
             {
                 if (written.Sequences.TryGetValue(message, out var stored) && stored.Seen == commit)
@@ -114,24 +122,31 @@ public static class SessionPaging
             page.Data = PooledGrainStorageSerializer.SerializeToArray(serializer, new SessionPage { Sequences = [.. page.Entries.Select(e => e.Sequence)], Messages = [.. page.Entries.Select(e => e.Message)] });
         }
 
-        // The pages none of whose messages the session still holds (only if some message went since the last commit),
-        // and pages a crash or a failed write left behind.
+        // The pages the record names: those that hold a message it names. The others go: pages none of whose messages
+        // the session still holds (looked for only if some message went since the last commit), an open page written
+        // anew under another number, and pages a crash or a failed write left behind.
         var gone = held != written.Sequences.Count;
-        var unused = new List<long>();
-        if (gone || written.Orphans.Count > 0)
+        var keep = new HashSet<long>(pages.Select(p => p.Number));
+        foreach (var (_, stored) in written.Sequences)
         {
-            var keep = new HashSet<long>(pages.Select(p => p.Number));
+            if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number) && number != superseded)
+            {
+                keep.Add(number);
+            }
+        }
+
+        var unused = new List<long>();
+        if (gone || written.Orphans.Count > 0 || superseded is not null)
+        {
             var candidates = new HashSet<long>(written.Orphans);
             if (gone)
             {
                 candidates.UnionWith(written.PageOf.Values);
-                foreach (var (_, stored) in written.Sequences)
-                {
-                    if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number))
-                    {
-                        keep.Add(number);
-                    }
-                }
+            }
+
+            if (superseded is { } old)
+            {
+                candidates.Add(old);
             }
 
             candidates.ExceptWith(keep);
@@ -153,6 +168,7 @@ public static class SessionPaging
                 Queue = queue,
                 NextSequence = written.NextSequence,
                 NextPage = written.NextPage,
+                Pages = [.. keep],
             });
         }
         finally
@@ -174,9 +190,17 @@ public static class SessionPaging
         var messages = new Dictionary<long, QueuedMessage>(named.Count);
         var last = record.NextSequence - 1;
         var lastPage = record.NextPage - 1;
+        var recordPages = record.Pages is { } numbers ? new HashSet<long>(numbers) : null;
         foreach (var (number, data) in pages)
         {
             lastPage = Math.Max(lastPage, number);
+            if (recordPages is not null && !recordPages.Contains(number))
+            {
+                // Not the record's: left by a commit cut short, or by a writer whose commit failed.
+                written.Orphans.Add(number);
+                continue;
+            }
+
             var page = serializer.Deserialize<SessionPage>(data) ?? new SessionPage();
             var used = false;
             for (var i = 0; i < page.Sequences.Length; i++)
@@ -284,7 +308,8 @@ public sealed class StoredPages
         Unread = true;
     }
 
-    public sealed record OpenPage(long Number, List<(long Sequence, QueuedMessage Message)> Entries);
+    /// <summary>The last page written, its messages, and their bytes (counted as <see cref="StoredSize"/>).</summary>
+    public sealed record OpenPage(long Number, List<(long Sequence, QueuedMessage Message)> Entries, long Bytes);
 
     /// <summary>A stored message's sequence number, and the last plan that found it in the session.</summary>
     public struct Message(long sequence)
@@ -368,7 +393,7 @@ public sealed record SessionWritePlan(byte[] Record, List<PagePlan> Pages, List<
         if (Pages.Count > 0)
         {
             var last = Pages[^1];
-            written.Open = last.Bytes < SessionPaging.PageBytes && last.Entries.Count < SessionPaging.PageMessages ? new StoredPages.OpenPage(last.Number, last.Entries) : null;
+            written.Open = last.Bytes < SessionPaging.PageBytes && last.Entries.Count < SessionPaging.PageMessages ? new StoredPages.OpenPage(last.Number, last.Entries, last.Bytes) : null;
         }
         else if (written.Open is { } open && Unused.Contains(open.Number))
         {

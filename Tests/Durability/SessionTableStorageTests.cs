@@ -128,9 +128,10 @@ public sealed class SessionTableStorageTests
         grainState.State.Queue.Add(Message("t", 0));
         await storage.WriteStateAsync(StateName, grainId, grainState);
 
-        // A page left by a crash between the pages of a large commit and its record: messages nobody was told of.
+        // A page left by a crash between the pages of a large commit and its record, or by a writer whose record was
+        // refused: messages nobody was told of, one under a sequence number the record names.
         var (partition, row) = Keys(grainId);
-        var leftover = new SessionPage { Sequences = [500, 501], Messages = [Message("t", 500), Message("t", 501)] };
+        var leftover = new SessionPage { Sequences = [0, 501], Messages = [Message("t", 999), Message("t", 501)] };
         await table.AddEntityAsync(new TableEntity(partition, row + "~p000000000900") { ["Data"] = PooledGrainStorageSerializer.SerializeToArray(StateSerializer, leftover) });
 
         // And a page in parts whose writing was cut short: its first part says 3, the second never came.
