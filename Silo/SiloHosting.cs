@@ -51,7 +51,8 @@ public static class SiloHosting
                 AddBlobStorage(silo, StorageNames.Index, azure);
                 break;
             case PersistenceKind.AzureBlob:
-                AddBlobStorage(silo, StorageNames.Mqtt, azure);
+                // Sessions paged once they hold many messages (SessionBlobStorage), the rest as Orleans' blob storage writes it.
+                SessionBlobStorage.Add(silo.Services, StorageNames.Mqtt, _ => BlobService(azure).GetBlobContainerClient(StateContainer));
                 AddBlobStorage(silo, StorageNames.Index, azure);
                 break;
             default:
@@ -86,15 +87,20 @@ public static class SiloHosting
         return silo;
     }
 
+    private const string StateContainer = "mqtt-state";
+
     /// <summary>Grain storage in the blob container <c>mqtt-state</c>, each record a blob named by its state and grain.</summary>
     private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure) =>
         silo.AddAzureBlobGrainStorage(name, options => options.Configure<IServiceProvider>((o, services) =>
         {
-            o.BlobServiceClient = !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)
-                ? new BlobServiceClient(azure.Storage.ConnectionString)
-                : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
-            o.ContainerName = "mqtt-state";
+            o.BlobServiceClient = BlobService(azure);
+            o.ContainerName = StateContainer;
             o.DeleteStateOnClear = true;
             o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
         }));
+
+    private static BlobServiceClient BlobService(AzureStorageSettings azure) =>
+        !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)
+            ? new BlobServiceClient(azure.Storage.ConnectionString)
+            : new BlobServiceClient(new Uri(azure.Storage.BlobServiceUri!), azure.Credential());
 }
