@@ -21,8 +21,9 @@ public static class SessionPaging
 
     /// <summary>
     /// What to write for the session as it is now (synchronous: the state may change once the write awaits). Costs a
-    /// lookup per message the session holds, and allocates only for new messages, unless messages went since the last
-    /// commit: a deep queue that only grows is not copied on each commit.
+    /// lookup per message the session holds, and allocates for new messages and the set of pages the record names (a
+    /// page holds up to <see cref="PageMessages"/>); only if some message went since the last commit, a second lookup
+    /// and a copy of what is held: a deep queue that only grows is not copied on each commit.
     /// </summary>
     /// <param name="replaceOpenPage">
     /// Whether the storage writes a commit in one atomic change, so the open page may be replaced where it is (Azure
@@ -126,13 +127,28 @@ public static class SessionPaging
         // the session still holds (looked for only if some message went since the last commit), an open page written
         // anew under another number, and pages a crash or a failed write left behind.
         var gone = held != written.Sequences.Count;
-        var keep = new HashSet<long>(pages.Select(p => p.Number));
-        foreach (var (_, stored) in written.Sequences)
+        HashSet<long> keep;
+        if (gone)
         {
-            if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number) && number != superseded)
+            keep = new HashSet<long>(pages.Select(p => p.Number));
+            foreach (var (_, stored) in written.Sequences)
             {
-                keep.Add(number);
+                if (stored.Seen == commit && written.PageOf.TryGetValue(stored.Sequence, out var number) && number != superseded)
+                {
+                    keep.Add(number);
+                }
             }
+        }
+        else
+        {
+            // Every stored message is still held: the pages the stored record names, less an open page written anew.
+            keep = new HashSet<long>(written.Named);
+            if (superseded is { } moved)
+            {
+                keep.Remove(moved);
+            }
+
+            keep.UnionWith(pages.Select(p => p.Number));
         }
 
         var unused = new List<long>();
@@ -176,7 +192,7 @@ public static class SessionPaging
             (state.InFlight, state.Queue) = (keptInFlight, keptQueue);
         }
 
-        return new SessionWritePlan(record, pages, unused, fresh, gone ? commit : null, written.Unread);
+        return new SessionWritePlan(record, pages, unused, fresh, gone ? commit : null, written.Unread, keep);
     }
 
     /// <summary>
@@ -215,7 +231,11 @@ public static class SessionPaging
                 }
             }
 
-            if (!used)
+            if (used)
+            {
+                written.Named.Add(number);
+            }
+            else
             {
                 written.Orphans.Add(number);
             }
@@ -277,6 +297,9 @@ public sealed class StoredPages
     /// <summary>Pages no record names, to delete.</summary>
     public HashSet<long> Orphans { get; } = [];
 
+    /// <summary>The pages the stored record names.</summary>
+    public HashSet<long> Named { get; internal set; } = [];
+
     /// <summary>Pages stored in several parts, where a storage bounds one entry (Azure Table): how many.</summary>
     public Dictionary<long, int> PartsOf => _partsOf ??= [];
 
@@ -303,6 +326,7 @@ public sealed class StoredPages
     {
         Sequences.Clear();
         PageOf.Clear();
+        Named = [];
         _partsOf = null;
         Open = null;
         Unread = true;
@@ -345,14 +369,16 @@ public sealed class PagePlan(long number, bool stored)
 /// One commit of a paged session: the record, the pages to put, and the pages no longer needed (<see cref="Unused"/>).
 /// <see cref="Fresh"/> are the messages stored for the first time; <see cref="Held"/>, when messages went since the last
 /// commit, the plan whose stamp marks those still held. <see cref="ReplacesAll"/>: nothing stored was known, so every
-/// message is in this commit's pages, and any other page of the session may go.
+/// message is in this commit's pages, and any other page of the session may go. <see cref="Named"/>: the pages the
+/// record names.
 /// </summary>
-public sealed record SessionWritePlan(byte[] Record, List<PagePlan> Pages, List<long> Unused, List<(long Sequence, QueuedMessage Message)> Fresh, long? Held, bool ReplacesAll)
+public sealed record SessionWritePlan(byte[] Record, List<PagePlan> Pages, List<long> Unused, List<(long Sequence, QueuedMessage Message)> Fresh, long? Held, bool ReplacesAll, HashSet<long> Named)
 {
     /// <summary>The commit is stored: what is stored now.</summary>
     public void Stored(StoredPages written)
     {
         written.Orphans.ExceptWith(Unused);
+        written.Named = Named;
         foreach (var page in Pages)
         {
             foreach (var (sequence, _) in page.Entries)
