@@ -23,27 +23,10 @@ public sealed class SessionBlobStorageTests
     {
         var (storage, container, grainId) = await StorageAsync();
         var written = await NewSessionAsync(storage, grainId);
-        var state = written.State;
-        state.Subscriptions["fleet/+/cmd"] = new StoredSubscription(1, false, false, 0, 4);
-        var messages = Enumerable.Range(0, 300).Select(i => Message($"fleet/{i % 7}/cmd", i, 1000)).ToList();
-        for (var i = 0; i < 3; i++)
-        {
-            state.InFlight.Add(new InFlightMessage { PacketId = (ushort)(i + 1), Message = messages[i], Released = i == 1 });
-        }
-
-        state.Queue.AddRange(messages.Skip(3));
+        HoldBacklog(written.State, 1000);
         await storage.WriteStateAsync(StateName, grainId, written);
         Assert.True((await BlobsAsync(container, grainId)).Count > 2, "paged");
-
-        var read = await ReadAsync(container, grainId);
-        Assert.True(read.RecordExists);
-        Assert.Equal(written.ETag, read.ETag);
-        Assert.Equal(3600u, read.State.SessionExpiryInterval);
-        Assert.Equal(4u, read.State.Subscriptions["fleet/+/cmd"].SubscriptionIdentifier);
-        Assert.Equal([1, 2, 3], read.State.InFlight.Select(m => (int)m.PacketId));
-        Assert.Equal([false, true, false], read.State.InFlight.Select(m => m.Released));
-        Assert.Equal(Enumerable.Range(0, 300), Numbers(read.State));
-        Assert.Equal(messages[5].Message.Topic, read.State.Queue[2].Message.Topic);
+        AssertBacklog(written, await ReadAsync(container, grainId));
     }
 
     [Fact]

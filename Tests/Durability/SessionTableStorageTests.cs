@@ -26,27 +26,9 @@ public sealed class SessionTableStorageTests
     {
         var (storage, table, grainId) = await StorageAsync();
         var written = await NewSessionAsync(storage, grainId);
-        var state = written.State;
-        state.Subscriptions["fleet/+/cmd"] = new StoredSubscription(1, false, false, 0, 4);
-        var messages = Enumerable.Range(0, 300).Select(i => Message($"fleet/{i % 7}/cmd", i)).ToList();
-        for (var i = 0; i < 3; i++)
-        {
-            state.InFlight.Add(new InFlightMessage { PacketId = (ushort)(i + 1), Message = messages[i], Released = i == 1 });
-        }
-
-        state.Queue.AddRange(messages.Skip(3));
+        HoldBacklog(written.State, 16);
         await storage.WriteStateAsync(StateName, grainId, written);
-
-        var read = await ReadAsync(table, grainId);
-        Assert.True(read.RecordExists);
-        Assert.Equal(written.ETag, read.ETag);
-        Assert.Equal(3600u, read.State.SessionExpiryInterval);
-        Assert.Equal(4u, read.State.Subscriptions["fleet/+/cmd"].SubscriptionIdentifier);
-        Assert.Equal([1, 2, 3], read.State.InFlight.Select(m => (int)m.PacketId));
-        Assert.Equal([false, true, false], read.State.InFlight.Select(m => m.Released));
-        Assert.Equal(Enumerable.Range(0, 300), read.State.InFlight.Select(m => m.Message).Concat(read.State.Queue).Select(Number));
-        Assert.Equal(messages[5].Message.Topic, read.State.Queue[2].Message.Topic);
-        Assert.Equal([(uint)5], read.State.Queue[2].SubscriptionIds!);
+        AssertBacklog(written, await ReadAsync(table, grainId));
     }
 
     [Fact]

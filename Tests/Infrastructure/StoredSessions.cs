@@ -26,6 +26,36 @@ public static class StoredSessions
     /// <summary>The numbers of the messages a session holds, in flight first, then queued.</summary>
     public static IEnumerable<int> Numbers(SessionState state) => state.InFlight.Select(m => m.Message).Concat(state.Queue).Select(Number);
 
+    /// <summary>
+    /// Fills a session as a device with a backlog has it: subscribed to <c>fleet/+/cmd</c>, messages 0–2 in flight
+    /// (the second released), 3–299 queued, each <paramref name="size"/> bytes.
+    /// </summary>
+    public static void HoldBacklog(SessionState state, int size)
+    {
+        state.Subscriptions["fleet/+/cmd"] = new StoredSubscription(1, false, false, 0, 4);
+        var messages = Enumerable.Range(0, 300).Select(i => Message($"fleet/{i % 7}/cmd", i, size)).ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            state.InFlight.Add(new InFlightMessage { PacketId = (ushort)(i + 1), Message = messages[i], Released = i == 1 });
+        }
+
+        state.Queue.AddRange(messages.Skip(3));
+    }
+
+    /// <summary>That <paramref name="read"/> is the session <see cref="HoldBacklog"/> filled, stored as <paramref name="written"/>.</summary>
+    public static void AssertBacklog(Held written, Held read)
+    {
+        Assert.True(read.RecordExists);
+        Assert.Equal(written.ETag, read.ETag);
+        Assert.Equal(3600u, read.State.SessionExpiryInterval);
+        Assert.Equal(4u, read.State.Subscriptions["fleet/+/cmd"].SubscriptionIdentifier);
+        Assert.Equal([1, 2, 3], read.State.InFlight.Select(m => (int)m.PacketId));
+        Assert.Equal([false, true, false], read.State.InFlight.Select(m => m.Released));
+        Assert.Equal(Enumerable.Range(0, 300), Numbers(read.State));
+        Assert.Equal("fleet/5/cmd", read.State.Queue[2].Message.Topic);
+        Assert.Equal([(uint)5], read.State.Queue[2].SubscriptionIds!);
+    }
+
     /// <summary>A read by an activation through <paramref name="storage"/>.</summary>
     public static async Task<Held> ReadAsync(IGrainStorage storage, GrainId grainId)
     {
