@@ -137,7 +137,7 @@ public sealed partial class SessionBlobStorage(
                 (grainState.ETag, grainState.RecordExists) = (info.Value.ETag.ToString(), true);
                 if (written is not null)
                 {
-                    var left = await DeleteAsync(record, [.. written.Pages(), .. written.Orphans]);
+                    var left = await DeleteAsync(record, [.. written.Named, .. written.Orphans]);
                     written.Forget();
                     written.Orphans.UnionWith(left);
                     written.Unread = false;
@@ -160,7 +160,7 @@ public sealed partial class SessionBlobStorage(
             if (written.Unread)
             {
                 var existing = await ListPagesAsync(record);
-                written.Orphans.UnionWith(existing.Except(written.Pages()));
+                written.Orphans.UnionWith(existing.Except(written.Named));
                 written.NextPage = Math.Max(written.NextPage, existing.Count == 0 ? 0 : existing.Max() + 1);
                 written.Open = null;
                 written.Unread = false;

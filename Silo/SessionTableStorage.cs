@@ -276,7 +276,7 @@ public sealed partial class SessionTableStorage(
         }
 
         // Without the record nothing reads the pages; a crash before they are deleted leaves them to the next write.
-        await DeleteAsync(partition, row, [.. written.Pages(), .. written.Orphans], written);
+        await DeleteAsync(partition, row, [.. written.Named, .. written.Orphans], written);
         written.Forget();
         grainState.State = (T)(object)new SessionState()!;
         grainState.ETag = null;
@@ -306,7 +306,7 @@ public sealed partial class SessionTableStorage(
         existing = [.. existing.Distinct()];
 
         // Pages it knows are kept as they are; any other is a leftover, deleted with the next write.
-        written.Orphans.UnionWith(existing.Except(written.Pages()));
+        written.Orphans.UnionWith(existing.Except(written.Named));
 
         written.NextPage = Math.Max(written.NextPage, existing.Count == 0 ? 0 : existing.Max() + 1);
         written.Open = null;

@@ -297,7 +297,7 @@ public sealed class StoredPages
     /// <summary>Pages no record names, to delete.</summary>
     public HashSet<long> Orphans { get; } = [];
 
-    /// <summary>The pages the stored record names.</summary>
+    /// <summary>The pages the stored record names: those its messages are in.</summary>
     public HashSet<long> Named { get; internal set; } = [];
 
     /// <summary>Pages stored in several parts, where a storage bounds one entry (Azure Table): how many.</summary>
@@ -318,8 +318,6 @@ public sealed class StoredPages
 
     public long NextPage { get; set; }
 
-    /// <summary>The pages the stored record names: those its messages are in.</summary>
-    public HashSet<long> Pages() => [.. PageOf.Values];
 
     /// <summary>Nothing stored is known: the next write writes every message anew (and, where pages can be left behind, asks which exist).</summary>
     public void Forget()
