@@ -10,6 +10,8 @@
 #   IDLE_GCDUMP=1 IDLE_WAIT=60 scripts/idle-memory.sh embedded 10000 Mqtt__Sessions__ParkAfter=00:00:10   # dumps once parked
 #   scripts/idle-memory.sh silo+gateway 10000
 #   scripts/idle-memory.sh embedded 10000 DOTNET_gcServer=0     # extra environment for the broker's processes
+#   IDLE_GCDUMP=1 IDLE_KEEP_DUMPS=1 scripts/idle-memory.sh         # keeps the heap dumps (artifacts/idle/*.dmp) to read
+#                                                                  # with dotnet-dump analyze
 #
 # Output (also in artifacts/idle/): the idle scenario's JSON line, and with IDLE_GCDUMP=1 the per-type table.
 set -euo pipefail
@@ -69,7 +71,7 @@ dump_heap() {
   dotnet-gcdump collect -p "$1" -o "$out/$2-$1.gcdump" >/dev/null
   dotnet-dump collect -p "$1" --type Heap -o "$out/$2-$1.dmp" >/dev/null
   dotnet-dump analyze "$out/$2-$1.dmp" -c "dumpheap -stat" -c exit >"$out/$2-$1.txt"
-  rm -f "$out/$2-$1.dmp"
+  [ "${IDLE_KEEP_DUMPS:-0}" = 1 ] || rm -f "$out/$2-$1.dmp"
 }
 
 ulimit -n "$(ulimit -Hn)"
