@@ -48,12 +48,12 @@ public static class SiloHosting
                 // records that grow with the fleet in blobs, which have no bound of one entity (StorageNames.Index).
                 SessionTableStorage.Add(silo.Services, StorageNames.Mqtt, _ => azure.CreateTableServiceClient().GetTableClient("MqttState"));
                 silo.Services.LimitStoredRecordsTo(Grains.SessionOptions.AzureTableRecordLimit);
-                AddBlobStorage(silo, StorageNames.Index, azure);
+                AddBlobStorage(silo, StorageNames.Index, azure, cluster.StateContainerName);
                 break;
             case PersistenceKind.AzureBlob:
                 // Sessions paged once they hold many messages (SessionBlobStorage), the rest as Orleans' blob storage writes it.
-                SessionBlobStorage.Add(silo.Services, StorageNames.Mqtt, _ => BlobService(azure).GetBlobContainerClient(StateContainer));
-                AddBlobStorage(silo, StorageNames.Index, azure);
+                SessionBlobStorage.Add(silo.Services, StorageNames.Mqtt, _ => BlobService(azure).GetBlobContainerClient(cluster.StateContainerName));
+                AddBlobStorage(silo, StorageNames.Index, azure, cluster.StateContainerName);
                 break;
             default:
                 MemoryStateStorage.Add(silo.Services, StorageNames.Mqtt);
@@ -87,17 +87,22 @@ public static class SiloHosting
         return silo;
     }
 
-    private const string StateContainer = "mqtt-state";
-
-    /// <summary>Grain storage in the blob container <c>mqtt-state</c>, each record a blob named by its state and grain.</summary>
-    private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure) =>
+    /// <summary>
+    /// Grain storage in the service's blob container (<see cref="ClusterSettings.StateContainerName"/>), each record a
+    /// blob named by its state and grain.
+    /// </summary>
+    private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure, string container)
+    {
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => new StateContainerCheck(
+            BlobService(azure), container, ClusterSettings.SharedStateContainer, services.GetRequiredService<ILogger<StateContainerCheck>>()));
         silo.AddAzureBlobGrainStorage(name, options => options.Configure<IServiceProvider>((o, services) =>
         {
             o.BlobServiceClient = BlobService(azure);
-            o.ContainerName = StateContainer;
+            o.ContainerName = container;
             o.DeleteStateOnClear = true;
             o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
         }));
+    }
 
     private static BlobServiceClient BlobService(AzureStorageSettings azure) =>
         !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)

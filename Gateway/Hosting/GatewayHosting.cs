@@ -44,7 +44,7 @@ public static class GatewayHosting
         var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
         if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), errors, validateAllProperties: true))
         {
-            throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), errors.Select(e => "Orleans: " + e.ErrorMessage));
+            throw new OptionsValidationException(ClusterSettings.Section, typeof(ClusterSettings), errors.Select(e => e.ErrorMessage is { } m && m.StartsWith("Orleans:", StringComparison.Ordinal) ? m : "Orleans: " + e.ErrorMessage));
         }
 
         return settings;
