@@ -39,7 +39,7 @@ public sealed partial class MqttConnection
                 Enqueue(Outbound.ForPacket(new AuthPacket { ReasonCode = ReasonCode.Success, AuthenticationMethod = _authMethod, AuthenticationData = step.Data }));
                 break;
             default:
-                _logger.LogInformation("Re-authentication of {ClientId} failed: {Reason}", ClientId, step.Reason ?? "another user");
+                Logger.LogInformation("Re-authentication of {ClientId} failed: {Reason}", ClientId, step.Reason ?? "another user");
                 Close(ReasonCode.NotAuthorized, "re-authentication failed");
                 break;
         }

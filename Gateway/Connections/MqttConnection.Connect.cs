@@ -15,7 +15,7 @@ public sealed partial class MqttConnection
     private string? _authenticatedUser;
 
     /// <summary>The enhanced authentication methods the gateway offers, by name.</summary>
-    public IReadOnlyDictionary<string, IEnhancedAuthenticator> Authenticators { get; init; } = new Dictionary<string, IEnhancedAuthenticator>();
+    private IReadOnlyDictionary<string, IEnhancedAuthenticator> Authenticators => _services.Authenticators;
 
     private async Task HandleConnectAsync(MqttFrame frame)
     {
@@ -37,10 +37,10 @@ public sealed partial class MqttConnection
             return;
         }
 
-        if (_options.Redirect.ServerReference is { Length: > 0 } reference)
+        if (_services.Options.Redirect.ServerReference is { Length: > 0 } reference)
         {
             // Draining this gateway: v5 clients are told where to go (4.11); v3 clients only that we are unavailable.
-            var reason = _options.Redirect.Permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
+            var reason = _services.Options.Redirect.Permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
             await RejectAsync(Version, Version == MqttProtocolVersion.V500 ? reason : ReasonCode.ServerUnavailable, "redirected to " + reference, reference);
             return;
         }
@@ -127,28 +127,28 @@ public sealed partial class MqttConnection
         }
 
         var requestedExpiry = Version == MqttProtocolVersion.V500 ? connect.SessionExpiryInterval : connect.CleanStart ? 0 : SessionExpiry.Never;
-        _sessionExpiry = Math.Min(requestedExpiry, _options.MaximumSessionExpiryInterval);
+        _sessionExpiry = Math.Min(requestedExpiry, _services.Options.MaximumSessionExpiryInterval);
         _clientTopicAliasMaximum = Version == MqttProtocolVersion.V500 ? connect.TopicAliasMaximum : (ushort)0;
         _requestProblemInformation = connect.RequestProblemInformation;
         _clientMaximumPacketSize = connect.MaximumPacketSize;
         WillSpec? will = connect.Will is { } w ? new WillSpec(MessageMapping.ToMessage(w, clientId), w.Properties?.WillDelayInterval ?? 0) : null;
-        _session = _grains.Reference<ISessionGrain>(clientId);
+        _session = _services.Grains.Reference<ISessionGrain>(clientId);
 
         ConnectResult result;
         try
         {
             result = await _session.Connect(new ConnectRequest(
-                _endpoint.RefFor(Id), (byte)Version, connect.CleanStart, _sessionExpiry, will, connect.ReceiveMaximum, _authenticatedUser ?? connect.UserName));
+                _services.Endpoint.RefFor(Id), (byte)Version, connect.CleanStart, _sessionExpiry, will, connect.ReceiveMaximum, _authenticatedUser ?? connect.UserName));
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Session of {ClientId} could not be reached", clientId);
+            Logger.LogWarning(ex, "Session of {ClientId} could not be reached", clientId);
             await RejectAsync(Version, ReasonCode.ServerUnavailable, "session unavailable");
             return;
         }
 
         KeepAliveSeconds = connect.KeepAliveSeconds;
-        SessionHost = _registry.InternSessionHost(result.Host);
+        SessionHost = _services.Registry.InternSessionHost(result.Host);
 
         // A session kept in memory only dies with its silo, and its will with it: this copy is published for it then.
         _willOfMemorySession = result.Host is null ? null : will;
@@ -156,7 +156,7 @@ public sealed partial class MqttConnection
         if (Version == MqttProtocolVersion.V500)
         {
             // The server keep alive replaces the client's when set [MQTT-3.2.2-21].
-            ushort? serverKeepAlive = _options.ServerKeepAlive is { } limit && (connect.KeepAliveSeconds == 0 || connect.KeepAliveSeconds > limit) ? (ushort)limit : null;
+            ushort? serverKeepAlive = _services.Options.ServerKeepAlive is { } limit && (connect.KeepAliveSeconds == 0 || connect.KeepAliveSeconds > limit) ? (ushort)limit : null;
             KeepAliveSeconds = serverKeepAlive ?? connect.KeepAliveSeconds;
             connAck = new ConnAckPacket
             {
@@ -165,14 +165,14 @@ public sealed partial class MqttConnection
                 AssignedClientIdentifier = assigned,
                 SessionExpiryInterval = _sessionExpiry != requestedExpiry ? _sessionExpiry : null,
                 ServerKeepAlive = serverKeepAlive,
-                ReceiveMaximum = (ushort)_options.ReceiveMaximum,
-                MaximumPacketSize = (uint)_options.MaxPacketSize,
-                TopicAliasMaximum = (ushort)_options.TopicAliasMaximum,
+                ReceiveMaximum = (ushort)_services.Options.ReceiveMaximum,
+                MaximumPacketSize = (uint)_services.Options.MaxPacketSize,
+                TopicAliasMaximum = (ushort)_services.Options.TopicAliasMaximum,
                 RetainAvailable = true,
                 WildcardSubscriptionAvailable = true,
                 SubscriptionIdentifiersAvailable = true,
                 SharedSubscriptionAvailable = true,
-                ResponseInformation = connect.RequestResponseInformation && _options.ResponseInformationPrefix is { } prefix ? prefix + clientId : null,
+                ResponseInformation = connect.RequestResponseInformation && _services.Options.ResponseInformationPrefix is { } prefix ? prefix + clientId : null,
                 AuthenticationMethod = _authMethod,
                 AuthenticationData = authenticationData,
             };
@@ -190,7 +190,7 @@ public sealed partial class MqttConnection
         _connected = true;
         OnConnected();
         StartWriting();
-        _logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
+        Logger.LogDebug("Client {ClientId} connected (v{Version}, session present: {SessionPresent})", clientId, (byte)Version, result.SessionPresent);
         if (IsClosing)
         {
             StopReading();
@@ -200,7 +200,7 @@ public sealed partial class MqttConnection
     /// <summary>CONNACK with a failure code, then close [MQTT-3.2.2-5]; session present is 0 [MQTT-3.2.2-4].</summary>
     private async Task RejectAsync(MqttProtocolVersion version, ReasonCode reason, string why, string? serverReference = null)
     {
-        _logger.LogInformation("Refused CONNECT on connection {ConnectionId} from {Remote}: {Reason}", Id, _context.RemoteEndPoint, why);
+        Logger.LogInformation("Refused CONNECT on connection {ConnectionId} from {Remote}: {Reason}", Id, _context.RemoteEndPoint, why);
         var output = _context.Transport.Output;
         var connAck = version == MqttProtocolVersion.V500
             ? new ConnAckPacket { ReasonCode = reason, ReasonString = why, ServerReference = serverReference }

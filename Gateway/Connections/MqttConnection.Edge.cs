@@ -11,11 +11,11 @@ public sealed partial class MqttConnection
     private object? _aclVersion;
     private AclRule[] _aclRules = [];
 
-    /// <summary>Checks CONNECT credentials; null only in tests that build connections by hand (everyone is anonymous).</summary>
-    public ConnectAuthenticator? Authentication { get; init; }
+    /// <summary>Checks CONNECT credentials; null: everyone is anonymous.</summary>
+    private ConnectAuthenticator? Authentication => _services.Authentication;
 
     /// <summary>The ACL; null when none is configured (everything is allowed).</summary>
-    public Authorizer? Authorization { get; init; }
+    private Authorizer? Authorization => _services.Authorization;
 
     /// <summary>
     /// Establishes who the client is, then whether its will may be published. On refusal the CONNACK is written and
@@ -56,7 +56,7 @@ public sealed partial class MqttConnection
     /// <summary>CONNACK with a failure, logged once with what the client is not told; never the password.</summary>
     private async Task RefuseConnectAsync(ReasonCode reason, string told, string detail, string clientId)
     {
-        _logger.LogInformation("Refused CONNECT of {ClientId} from {Remote}: {Reason}", clientId, _context.RemoteEndPoint, detail);
+        Logger.LogInformation("Refused CONNECT of {ClientId} from {Remote}: {Reason}", clientId, _context.RemoteEndPoint, detail);
         var output = _context.Transport.Output;
         var connAck = Version == MqttProtocolVersion.V500 ? new ConnAckPacket { ReasonCode = reason, ReasonString = _requestProblemInformation ? told : null } : new ConnAckPacket { ReasonCode = reason };
         MqttEncoder.WriteConnAck(output, connAck, Version);
@@ -86,7 +86,7 @@ public sealed partial class MqttConnection
     private async Task RefusePublishAsync(QualityOfService qos, ushort packetId, string topic)
     {
         AuthMetrics.AclDenied("publish");
-        _logger.LogDebug("The ACL refused a PUBLISH of {ClientId} to {Topic}", ClientId, topic);
+        Logger.LogDebug("The ACL refused a PUBLISH of {ClientId} to {Topic}", ClientId, topic);
         if (qos == QualityOfService.AtMostOnce)
         {
             return;
@@ -119,7 +119,7 @@ public sealed partial class MqttConnection
                 refused ??= new bool[requests.Length];
                 refused[i] = true;
                 AuthMetrics.AclDenied("subscribe");
-                _logger.LogDebug("The ACL refused a SUBSCRIBE of {ClientId} to {Filter}", ClientId, requests[i].Filter);
+                Logger.LogDebug("The ACL refused a SUBSCRIBE of {ClientId} to {Filter}", ClientId, requests[i].Filter);
             }
         }
 

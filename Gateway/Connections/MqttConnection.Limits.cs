@@ -21,12 +21,12 @@ public sealed partial class MqttConnection
     private HashSet<string>? _subscriptions;
 
     /// <summary>The gateway's limits; every connection shares one.</summary>
-    public required ConnectionLimits Limits { get; init; }
+    private ConnectionLimits Limits => _services.Limits;
 
     private LimitsOptions LimitSettings => Limits.Options;
 
     /// <summary>Until CONNECT is accepted, a client that has not identified itself may send only small packets.</summary>
-    private int MaxInboundPacketSize => _connected ? _options.MaxPacketSize : Math.Min(_options.MaxPacketSize, LimitSettings.MaxConnectPacketSize);
+    private int MaxInboundPacketSize => _connected ? _services.Options.MaxPacketSize : Math.Min(_services.Options.MaxPacketSize, LimitSettings.MaxConnectPacketSize);
 
     /// <summary>
     /// Refuses a CONNECT over the connection count (v5 CONNACK 0x89 Server Busy) or a CONNECT rate (0x9F Connection

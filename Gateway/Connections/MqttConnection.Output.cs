@@ -46,19 +46,19 @@ public sealed partial class MqttConnection
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
-            _logger.LogDebug(ex, "Writing to connection {ConnectionId} failed", Id);
+            Logger.LogDebug(ex, "Writing to connection {ConnectionId} failed", Id);
             WriterFailed();
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Writer of connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
+            Logger.LogError(ex, "Writer of connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
             WriterFailed();
         }
     }
 
     private void Write(IBufferWriter<byte> output, in Outbound item)
     {
-        if (_endpoint.Traces.Any)
+        if (_services.Endpoint.Traces.Any)
         {
             TraceOutbound(item);
         }
@@ -122,7 +122,7 @@ public sealed partial class MqttConnection
         if (_clientMaximumPacketSize is { } max && MqttEncoder.GetPublishSize(packet, Version) > max)
         {
             // Never send a client more than it allows; the message is dropped for this client [MQTT-3.1.2-25].
-            _logger.LogInformation("Dropped a {Size}-byte message on {Topic} for {ClientId}: over its Maximum Packet Size", MqttEncoder.GetPublishSize(packet, Version), packet.Topic, ClientId);
+            Logger.LogInformation("Dropped a {Size}-byte message on {Topic} for {ClientId}: over its Maximum Packet Size", MqttEncoder.GetPublishSize(packet, Version), packet.Topic, ClientId);
             Grains.BrokerMetrics.MessageDropped(Grains.DropReason.PacketTooLarge);
             if (delivery.Qos > 0)
             {

@@ -36,7 +36,7 @@ public sealed partial class MqttConnection
         var topic = ResolveTopicAlias(packet);
         CheckPublishLimits(topic);
         if (Version == MqttProtocolVersion.V500 && packet.Qos != QualityOfService.AtMostOnce
-            && (_pendingPubAcks?.Count ?? 0) + AwaitingReleaseCount >= _options.ReceiveMaximum && _awaitingRelease?.Contains(packet.PacketId) != true)
+            && (_pendingPubAcks?.Count ?? 0) + AwaitingReleaseCount >= _services.Options.ReceiveMaximum && _awaitingRelease?.Contains(packet.PacketId) != true)
         {
             // More unacknowledged QoS 1/2 messages than the Receive Maximum we announced [MQTT-3.3.4-8].
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 1 and 2 messages in flight than Receive Maximum");
@@ -96,12 +96,12 @@ public sealed partial class MqttConnection
             return packet.Topic;
         }
 
-        if (alias > _options.TopicAliasMaximum)
+        if (alias > _services.Options.TopicAliasMaximum)
         {
-            throw new MqttProtocolException(ReasonCode.TopicAliasInvalid, $"topic alias {alias} is above the maximum {_options.TopicAliasMaximum}");
+            throw new MqttProtocolException(ReasonCode.TopicAliasInvalid, $"topic alias {alias} is above the maximum {_services.Options.TopicAliasMaximum}");
         }
 
-        _inboundAliases ??= new string?[_options.TopicAliasMaximum + 1];
+        _inboundAliases ??= new string?[_services.Options.TopicAliasMaximum + 1];
         if (packet.Topic.Length > 0)
         {
             _inboundAliases[alias] = packet.Topic;
@@ -124,7 +124,7 @@ public sealed partial class MqttConnection
 
     private async Task RefuseInvalidPayloadAsync(QualityOfService qos, ushort packetId, string topic)
     {
-        _logger.LogInformation("Refused a message from {ClientId} on {Topic}: Payload Format Indicator says UTF-8 and it is not", ClientId, topic);
+        Logger.LogInformation("Refused a message from {ClientId} on {Topic}: Payload Format Indicator says UTF-8 and it is not", ClientId, topic);
         if (qos == QualityOfService.AtMostOnce)
         {
             throw new MqttProtocolException(ReasonCode.PayloadFormatInvalid, "payload is not UTF-8 although its Payload Format Indicator says so");
@@ -162,7 +162,7 @@ public sealed partial class MqttConnection
             }
             catch (Exception ex) when (ex is not MqttProtocolException)
             {
-                _logger.LogWarning(ex, "Could not route {Count} messages from {ClientId}", batch.Count, ClientId);
+                Logger.LogWarning(ex, "Could not route {Count} messages from {ClientId}", batch.Count, ClientId);
                 batch.Clear();
                 _pendingPubAcks?.Clear();
                 Close(ReasonCode.ServerUnavailable, "messages could not be routed");
@@ -206,7 +206,7 @@ public sealed partial class MqttConnection
             {
                 try
                 {
-                    var count = await (_topicGrains ??= new LastTopicGrain(_grains)).Of(batch[group[0]].Topic).Publish([.. group.Select(i => batch[i])]);
+                    var count = await (_topicGrains ??= new LastTopicGrain(_services.Grains)).Of(batch[group[0]].Topic).Publish([.. group.Select(i => batch[i])]);
                     foreach (var i in group)
                     {
                         matched[i] = count;
@@ -234,7 +234,7 @@ public sealed partial class MqttConnection
                 return matched;
             }
 
-            await (retry ??= new RetryState(started, _options.PublishRetryTimeout)).WaitAsync(firstFailure, "messages", this);
+            await (retry ??= new RetryState(started, _services.Options.PublishRetryTimeout)).WaitAsync(firstFailure, "messages", this);
         }
     }
 
@@ -256,7 +256,7 @@ public sealed partial class MqttConnection
             }
             catch (Exception ex) when (ex is not MqttProtocolException and not OperationCanceledException)
             {
-                await (retry ??= new RetryState(started, _options.PublishRetryTimeout)).WaitAsync(ex, what, this);
+                await (retry ??= new RetryState(started, _services.Options.PublishRetryTimeout)).WaitAsync(ex, what, this);
             }
         }
     }
@@ -276,7 +276,7 @@ public sealed partial class MqttConnection
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
 
-            connection._logger.LogWarning("Could not hand {What} from {ClientId} to the cluster (attempt {Attempt}, trying again in {Delay} ms): {Error}", what, connection.ClientId, _attempt, (int)_delay.TotalMilliseconds, failure.Message);
+            connection.Logger.LogWarning("Could not hand {What} from {ClientId} to the cluster (attempt {Attempt}, trying again in {Delay} ms): {Error}", what, connection.ClientId, _attempt, (int)_delay.TotalMilliseconds, failure.Message);
             await Task.Delay(_delay, connection.ClosingToken);
             _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         }
@@ -285,7 +285,7 @@ public sealed partial class MqttConnection
     private ValueTask AddExactlyOnce(ushort packetId, MqttMessage message)
     {
         // v3 has no Receive Maximum to announce, but the same bound keeps a client from holding unbounded state.
-        if (_awaitingRelease?.Contains(packetId) != true && AwaitingReleaseCount >= _options.ReceiveMaximum)
+        if (_awaitingRelease?.Contains(packetId) != true && AwaitingReleaseCount >= _services.Options.ReceiveMaximum)
         {
             throw new MqttProtocolException(ReasonCode.ReceiveMaximumExceeded, "more QoS 2 messages in flight than Receive Maximum");
         }
@@ -319,7 +319,7 @@ public sealed partial class MqttConnection
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Could not route {Count} QoS 2 messages from {ClientId}", messages.Length, ClientId);
+            Logger.LogWarning(ex, "Could not route {Count} QoS 2 messages from {ClientId}", messages.Length, ClientId);
             Close(ReasonCode.ServerUnavailable, "message could not be routed");
             return;
         }

@@ -56,7 +56,7 @@ public sealed partial class MqttConnection
         var count = Interlocked.Increment(ref _outboundCount);
         var total = Interlocked.Add(ref _outboundBytes, bytes);
         string? limit = null;
-        if (count > _options.MaxOutboundMessages)
+        if (count > _services.Options.MaxOutboundMessages)
         {
             limit = LimitNames.OutboundMessages;
         }
@@ -154,7 +154,7 @@ public sealed partial class MqttConnection
 
         if (await Task.WhenAny(done, Task.Delay(patience)) != done)
         {
-            _logger.LogDebug("Connection {ConnectionId} ({ClientId}) did not take what was left to write: aborted", Id, ClientId);
+            Logger.LogDebug("Connection {ConnectionId} ({ClientId}) did not take what was left to write: aborted", Id, ClientId);
             _context.Transport.Output.CancelPendingFlush();
             _context.Abort(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("the client does not read"));
             await done;

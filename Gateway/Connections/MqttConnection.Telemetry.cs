@@ -15,12 +15,11 @@ public sealed partial class MqttConnection
 
     private void OnConnected()
     {
-        _logger.ClientId = ClientId;
         _counted = true;
         BrokerMetrics.ConnectionOpened();
-        if (_endpoint.Traces.Any && _endpoint.Traces.IsTraced(ClientId))
+        if (_services.Endpoint.Traces.Any && _services.Endpoint.Traces.IsTraced(ClientId))
         {
-            _logger.LogInformation("Trace {ClientId}: connected (v{Version}, keep-alive {KeepAlive} s, session expiry {Expiry} s)", ClientId, (byte)Version, KeepAliveSeconds, _sessionExpiry);
+            Logger.LogInformation("Trace {ClientId}: connected (v{Version}, keep-alive {KeepAlive} s, session expiry {Expiry} s)", ClientId, (byte)Version, KeepAliveSeconds, _sessionExpiry);
         }
     }
 
@@ -34,9 +33,9 @@ public sealed partial class MqttConnection
         _counted = false;
         var reason = EndReason();
         BrokerMetrics.ConnectionClosed(reason);
-        if (_endpoint.Traces.Any && _endpoint.Traces.IsTraced(ClientId))
+        if (_services.Endpoint.Traces.Any && _services.Endpoint.Traces.IsTraced(ClientId))
         {
-            _logger.LogInformation("Trace {ClientId}: connection ended ({Reason}: {Why})", ClientId, reason, _endReason);
+            Logger.LogInformation("Trace {ClientId}: connection ended ({Reason}: {Why})", ClientId, reason, _endReason);
         }
     }
 
@@ -88,22 +87,22 @@ public sealed partial class MqttConnection
 
     private void TraceInbound(in MqttFrame frame)
     {
-        if (_endpoint.Traces.IsTraced(ClientId))
+        if (_services.Endpoint.Traces.IsTraced(ClientId))
         {
-            _logger.LogInformation("Trace {ClientId}: received {PacketType} ({Length} bytes)", ClientId, frame.Type, frame.Body.Length);
+            Logger.LogInformation("Trace {ClientId}: received {PacketType} ({Length} bytes)", ClientId, frame.Type, frame.Body.Length);
         }
     }
 
     private void TraceOutbound(in Outbound item)
     {
-        if (!_endpoint.Traces.IsTraced(ClientId))
+        if (!_services.Endpoint.Traces.IsTraced(ClientId))
         {
             return;
         }
 
         if (item.Kind == OutboundKind.Delivery && item.Delivery is { IsRelease: false } delivery)
         {
-            _logger.LogInformation("Trace {ClientId}: sending PUBLISH on {Topic} (QoS {Qos}, packet id {PacketId}, {Length} bytes, dup {Dup}, retain {Retain})", ClientId, delivery.Message.Topic, delivery.Qos, delivery.PacketId, delivery.Message.Payload.Length, delivery.Dup, delivery.Retain);
+            Logger.LogInformation("Trace {ClientId}: sending PUBLISH on {Topic} (QoS {Qos}, packet id {PacketId}, {Length} bytes, dup {Dup}, retain {Retain})", ClientId, delivery.Message.Topic, delivery.Qos, delivery.PacketId, delivery.Message.Payload.Length, delivery.Dup, delivery.Retain);
         }
         else
         {
@@ -114,7 +113,7 @@ public sealed partial class MqttConnection
                 OutboundKind.PingResp => "PINGRESP",
                 _ => item.Packet?.GetType().Name ?? item.Kind.ToString(),
             };
-            _logger.LogInformation("Trace {ClientId}: sending {Packet}", ClientId, packet);
+            Logger.LogInformation("Trace {ClientId}: sending {Packet}", ClientId, packet);
         }
     }
 }
@@ -124,15 +123,13 @@ public sealed partial class MqttConnection
 /// connection id in its scope. The scope is begun around each line rather than held for the connection's life, so
 /// that an idle connection carries no scope objects and no execution context of its own.
 /// </summary>
-public sealed class ConnectionLogger(ILogger inner, string gatewayId, long connectionId) : ILogger, IReadOnlyList<KeyValuePair<string, object?>>
+public sealed class ConnectionLogger(ILogger inner, string gatewayId, long connectionId, string? clientId) : ILogger, IReadOnlyList<KeyValuePair<string, object?>>
 {
-    public string? ClientId { get; set; }
-
     public int Count => 3;
 
     public KeyValuePair<string, object?> this[int index] => index switch
     {
-        0 => new("ClientId", ClientId),
+        0 => new("ClientId", clientId),
         1 => new("GatewayId", gatewayId),
         2 => new("ConnectionId", connectionId),
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
@@ -166,5 +163,5 @@ public sealed class ConnectionLogger(ILogger inner, string gatewayId, long conne
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public override string ToString() => $"client {ClientId ?? "-"} gateway {gatewayId} connection {connectionId}";
+    public override string ToString() => $"client {clientId ?? "-"} gateway {gatewayId} connection {connectionId}";
 }

@@ -14,13 +14,9 @@ namespace OrleansMqtt.Gateway;
 public sealed partial class MqttConnection
 {
     private readonly ConnectionContext _context;
-    private readonly IGrainFactory _grains;
-    private readonly GatewayEndpoint _endpoint;
-    private readonly ConnectionRegistry _registry;
-    private readonly GatewayOptions _options;
+    private readonly ConnectionServices _services;
     private TopicNameCache? _topicNames;
     private LastTopicGrain? _topicGrains;
-    private readonly ConnectionLogger _logger;
     private CancellationTokenSource? _closingSource;
     private readonly long _acceptedAt = Environment.TickCount64;
     private long _lastActivity = Environment.TickCount64;
@@ -33,16 +29,15 @@ public sealed partial class MqttConnection
     private uint? _disconnectExpiry;
     private string _endReason = "connection closed by the client";
 
-    public MqttConnection(ConnectionContext context, IGrainFactory grains, GatewayEndpoint endpoint, ConnectionRegistry registry, GatewayOptions options, long id, ILogger logger)
+    public MqttConnection(ConnectionContext context, ConnectionServices services, long id)
     {
         _context = context;
-        _grains = grains;
-        _endpoint = endpoint;
-        _registry = registry;
-        _options = options;
-        _logger = new ConnectionLogger(logger, endpoint.GatewayId, id);
+        _services = services;
         Id = id;
     }
+
+    /// <summary>Made for each line logged (rare), so that a connection holds no logger of its own.</summary>
+    private ConnectionLogger Logger => new(_services.Logger, _services.Endpoint.GatewayId, Id, ClientId);
 
     public long Id { get; }
 
@@ -71,7 +66,7 @@ public sealed partial class MqttConnection
 
     public async Task RunAsync()
     {
-        _registry.Add(this);
+        _services.Registry.Add(this);
         try
         {
             // The read loop is here rather than in a method of its own: one state machine per connection, not two.
@@ -126,7 +121,7 @@ public sealed partial class MqttConnection
         catch (MqttProtocolException ex)
         {
             CountViolation(ex);
-            _logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
+            Logger.LogInformation("Closing connection {ConnectionId} ({ClientId}): {Reason} (0x{Code:X2})", Id, ClientId ?? _context.RemoteEndPoint?.ToString(), ex.Message, (byte)ex.ReasonCode);
             Close(ex.ReasonCode, ex.Message);
         }
         catch (OperationCanceledException) when (IsClosing)
@@ -138,12 +133,12 @@ public sealed partial class MqttConnection
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
+            Logger.LogError(ex, "Connection {ConnectionId} ({ClientId}) failed", Id, ClientId);
             Close(ReasonCode.UnspecifiedError, "internal error");
         }
         finally
         {
-            _registry.Remove(this);
+            _services.Registry.Remove(this);
             await StopWritingAsync(WritePatience);
             OnEnded();
             await EndSessionAsync();
@@ -223,9 +218,9 @@ public sealed partial class MqttConnection
     {
         if (!_connected)
         {
-            if (now - _acceptedAt > (long)_options.ConnectTimeout.TotalMilliseconds)
+            if (now - _acceptedAt > (long)_services.Options.ConnectTimeout.TotalMilliseconds)
             {
-                Limits.Report(LimitNames.ConnectTimeout, $"connection {Id} from {_context.RemoteEndPoint} sent no CONNECT within {_options.ConnectTimeout}");
+                Limits.Report(LimitNames.ConnectTimeout, $"connection {Id} from {_context.RemoteEndPoint} sent no CONNECT within {_services.Options.ConnectTimeout}");
                 Close(ReasonCode.MaximumConnectTime, "no CONNECT in time");
             }
 
@@ -234,14 +229,14 @@ public sealed partial class MqttConnection
 
         if (KeepAliveSeconds > 0 && now - Volatile.Read(ref _lastActivity) > KeepAliveSeconds * 1500L)
         {
-            _logger.LogInformation("Client {ClientId} kept no keep-alive ({KeepAlive} s)", ClientId, KeepAliveSeconds);
+            Logger.LogInformation("Client {ClientId} kept no keep-alive ({KeepAlive} s)", ClientId, KeepAliveSeconds);
             Close(ReasonCode.KeepAliveTimeout, "keep-alive timeout");
         }
     }
 
     private ValueTask HandleAsync(in MqttFrame frame)
     {
-        if (_endpoint.Traces.Any)
+        if (_services.Endpoint.Traces.Any)
         {
             TraceInbound(frame);
         }
@@ -298,7 +293,7 @@ public sealed partial class MqttConnection
 
         _disconnectReceived = true;
         _disconnectKind = packet.ReasonCode == ReasonCode.DisconnectWithWillMessage ? DisconnectKind.NormalWithWill : DisconnectKind.Normal;
-        _disconnectExpiry = packet.SessionExpiryInterval is { } requested ? Math.Min(requested, _options.MaximumSessionExpiryInterval) : null;
+        _disconnectExpiry = packet.SessionExpiryInterval is { } requested ? Math.Min(requested, _services.Options.MaximumSessionExpiryInterval) : null;
         _endReason = "DISCONNECT from the client";
     }
 
@@ -309,21 +304,21 @@ public sealed partial class MqttConnection
             return;
         }
 
-        _logger.LogDebug("Client {ClientId} disconnected: {Reason}", ClientId, _endReason);
+        Logger.LogDebug("Client {ClientId} disconnected: {Reason}", ClientId, _endReason);
         try
         {
             if (_sessionLost && _willOfMemorySession is { } will && _disconnectKind != DisconnectKind.Normal)
             {
-                await _session.EndLost(_endpoint.GatewayId, Id, will);
+                await _session.EndLost(_services.Endpoint.GatewayId, Id, will);
             }
             else
             {
-                await _session.Disconnect(_endpoint.GatewayId, Id, _disconnectKind, _disconnectExpiry);
+                await _session.Disconnect(_services.Endpoint.GatewayId, Id, _disconnectKind, _disconnectExpiry);
             }
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Could not tell the session of {ClientId} that its connection ended", ClientId);
+            Logger.LogWarning(ex, "Could not tell the session of {ClientId} that its connection ended", ClientId);
         }
     }
 
