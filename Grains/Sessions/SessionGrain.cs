@@ -41,7 +41,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         SiloMetrics.SessionActivated(this);
     }
 
-    private string ClientId => this.GetPrimaryKeyString();
+    /// <summary>
+    /// Read from the grain id once: each read makes a new string, and the session directory and the gateway's lease
+    /// keep the one they are given for as long as the client is connected, parked sessions too.
+    /// </summary>
+    private string ClientId => _clientId ??= this.GetPrimaryKeyString();
+
+    private string? _clientId;
 
     /// <summary>Writes of the stored state, grouped; created by the first write (a clean session never writes).</summary>
     private GroupCommit Commit => _commit ??= new GroupCommit(() => _stored.WriteStateAsync());
