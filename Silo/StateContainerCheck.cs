@@ -37,7 +37,7 @@ public sealed class StateContainerCheck(BlobServiceClient blobs, string containe
                 return null;
             }
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (ex is RequestFailedException or Azure.Identity.AuthenticationFailedException or Azure.Identity.CredentialUnavailableException or HttpRequestException)
         {
             logger.LogDebug(ex, "Could not look for the blob containers {Container} and {Shared}", container, shared);
             return null;

@@ -11,7 +11,7 @@ public sealed class ClusterSettings : IValidatableObject
     public string ClusterId { get; set; } = "orleans-mqtt";
 
     [Required]
-    public string ServiceId { get; set; } = "orleans-mqtt";
+    public string ServiceId { get; set; } = DefaultServiceId;
 
     /// <summary>Localhost: one machine, silos found at fixed ports (the embedded default). AzureTable: a membership table.</summary>
     public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
