@@ -61,6 +61,13 @@ public static class SiloHosting
                 break;
         }
 
+        if (cluster.Persistence is PersistenceKind.AzureTable or PersistenceKind.AzureBlob)
+        {
+            // One check of the service's blob container, whichever storages use it.
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => new StateContainerCheck(
+                BlobService(azure), cluster.StateContainerName, ClusterSettings.SharedStateContainer, services.GetRequiredService<ILogger<StateContainerCheck>>()));
+        }
+
         silo.Services.TryAddSingleton<PooledGrainStorageSerializer>();
         if (cluster.Reminders == RemindersKind.AzureTable)
         {
@@ -91,10 +98,7 @@ public static class SiloHosting
     /// Grain storage in the service's blob container (<see cref="ClusterSettings.StateContainerName"/>), each record a
     /// blob named by its state and grain.
     /// </summary>
-    private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure, string container)
-    {
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => new StateContainerCheck(
-            BlobService(azure), container, ClusterSettings.SharedStateContainer, services.GetRequiredService<ILogger<StateContainerCheck>>()));
+    private static void AddBlobStorage(ISiloBuilder silo, string name, AzureStorageSettings azure, string container) =>
         silo.AddAzureBlobGrainStorage(name, options => options.Configure<IServiceProvider>((o, services) =>
         {
             o.BlobServiceClient = BlobService(azure);
@@ -102,7 +106,6 @@ public static class SiloHosting
             o.DeleteStateOnClear = true;
             o.GrainStorageSerializer = services.GetRequiredService<PooledGrainStorageSerializer>();
         }));
-    }
 
     private static BlobServiceClient BlobService(AzureStorageSettings azure) =>
         !string.IsNullOrWhiteSpace(azure.Storage.ConnectionString)

@@ -318,7 +318,6 @@ public sealed class StoredPages
 
     public long NextPage { get; set; }
 
-
     /// <summary>Nothing stored is known: the next write writes every message anew (and, where pages can be left behind, asks which exist).</summary>
     public void Forget()
     {
