@@ -22,6 +22,8 @@
 #   BENCH_SUITE=0 BENCH_BROKERS=silo+gateway scripts/bench-vs-mosquitto.sh   # only the profile
 #   BENCH_BROKERS=silo+gateways scripts/bench-vs-mosquitto.sh                # only 100,000 idle, scaled out
 #   BENCH_IDLE_ONLY=1 BENCH_PROFILE=0 scripts/bench-vs-mosquitto.sh          # only the idle runs
+#   BENCH_LATENCY_ROUNDS=10 BENCH_BROKERS="mosquitto mosquitto+relay embedded silo+gateway" scripts/bench-vs-mosquitto.sh
+#                                   # only latency at 1,000 msg/s, 10 rounds after a warm-up, compared round for round
 #
 # Results: artifacts/bench/results.jsonl (one JSON line per run), artifacts/bench/summary.md,
 # artifacts/bench/profile.txt, and each broker's log.
@@ -29,10 +31,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-brokers=${BENCH_BROKERS:-"mosquitto embedded silo+gateway embedded+azurite silo+gateways"}
+brokers=${BENCH_BROKERS:-"mosquitto mosquitto+relay embedded silo+gateway embedded+azurite silo+gateways"}
 profile=${BENCH_PROFILE:-1}
 suite=${BENCH_SUITE:-1}
 idle_only=${BENCH_IDLE_ONLY:-0}
+latency_rounds=${BENCH_LATENCY_ROUNDS:-0}
+[ "$latency_rounds" = 0 ] || profile=0
 out="$root/artifacts/bench"
 rm -rf "$out"
 mkdir -p "$out"
@@ -53,13 +57,17 @@ log() { echo "[bench-vs-mosquitto $(date +%H:%M:%S)] $*" >&2; }
 # Mosquitto, the broker compared against, is the Debian package mosquitto; installed when missing. Where systemd runs,
 # the package starts a system service on port 1883, which is stopped and disabled again: the runs here start their
 # own Mosquitto on a free port, and 1883 is our broker's default.
-if [[ " $brokers " == *" mosquitto "* ]] && [ ! -x /usr/sbin/mosquitto ]; then
-  log "installing Mosquitto (Debian package mosquitto)"
+# The relay in front of Mosquitto (mosquitto+relay) is built with gcc, likewise installed when missing.
+missing=()
+[[ " $brokers " != *" mosquitto"[\ +]* ]] || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+[[ " $brokers " != *" mosquitto+relay "* ]] || command -v gcc >/dev/null || missing+=(gcc)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} (Debian packages)"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq mosquitto >/dev/null
-  if [ -d /run/systemd/system ]; then
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" mosquitto "* ]] && [ -d /run/systemd/system ]; then
     "${sudo_cmd[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || true
   fi
 fi
@@ -187,6 +195,26 @@ for broker in $brokers; do
       pids_of[$broker]=$!
       wait_for_port "$port"
       ;;
+    mosquitto+relay)
+      # The same Mosquitto behind a relay that forwards bytes both ways and does nothing else (scripts/tcp-relay.c,
+      # one thread, one epoll loop): a message crosses four processes, as through a gateway and a silo, at the
+      # least a crossing can cost. Latency only: the floor of a broker in two processes (docs/benchmarks.md, "What
+      # a crossing costs").
+      upstream=$(free_port)
+      while [ "$upstream" = "$port" ]; do upstream=$(free_port); done
+      printf '%s\n' "listener $upstream 127.0.0.1" "allow_anonymous true" "set_tcp_nodelay true" \
+        "max_inflight_messages 100" "max_queued_messages 0" "persistence false" \
+        "log_dest stderr" "log_type error" "log_type warning" >"$tmp/mosquitto-relayed.conf"
+      /usr/sbin/mosquitto -c "$tmp/mosquitto-relayed.conf" >"$out/mosquitto-relayed.log" 2>&1 &
+      pids+=($!)
+      relayed_pid=$!
+      wait_for_port "$upstream"
+      gcc -O2 -Wall -Wextra -Werror -o "$tmp/tcp-relay" scripts/tcp-relay.c
+      "$tmp/tcp-relay" "$port" "$upstream" >"$out/tcp-relay.log" 2>&1 &
+      pids+=($!)
+      pids_of[$broker]="$relayed_pid,$!"
+      wait_for_port "$port"
+      ;;
     embedded)
       # shellcheck disable=SC2046
       start_dotnet embedded "$silo_dll" $(orleans_env "bench-emb-$$") Mqtt__Tcp__Port="$port"
@@ -231,35 +259,49 @@ for broker in $brokers; do
   log "$broker ready on $port (pids ${pids_of[$broker]})"
 done
 
-bench() { # bench BROKER SCENARIO ARGS...: one run, one JSON line into the results (BENCH_RUN_TIMEOUT s at most)
+bench() { # bench BROKER SCENARIO ARGS...: one run, one JSON line into the results (BENCH_RUN_TIMEOUT s at most),
+  # with the round it belongs to (run's, 0 outside one)
   local broker=$1 client_env=()
   shift
   # Latency: the load generator's thread-pool workers do not spin while they wait for work, so that they leave both
   # cores to the broker between messages (docs/benchmarks.md, "Latency, messages evenly paced").
-  [ "$1" != latency ] || client_env=(DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
-  env "${client_env[@]}" timeout "${BENCH_RUN_TIMEOUT:-180}" dotnet "$bench_dll" "$@" --port "${port_of[$broker]}" --broker "$broker" --pids "${pids_of[$broker]}" \
-    >>"$results" 2>>"$out/bench-client.log" || log "$broker: '$*' failed (exit $?), see $out/bench-client.log"
+  # In latency rounds each message's latency is kept, to be pooled over the rounds in the summary.
+  local samples=()
+  if [ "$1" = latency ]; then
+    client_env=(DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
+    [ "$latency_rounds" = 0 ] || samples=(--samples "$out/latency-samples/$broker.$round_now.txt")
+  fi
+  env "${client_env[@]}" timeout "${BENCH_RUN_TIMEOUT:-180}" dotnet "$bench_dll" "$@" ${samples[@]+"${samples[@]}"} --port "${port_of[$broker]}" --broker "$broker" --pids "${pids_of[$broker]}" \
+    2>>"$out/bench-client.log" | sed "s/^{/{\"round\":${round_now:-0},/" >>"$results" ||
+    log "$broker: '$*' failed (exit $?), see $out/bench-client.log"
 }
 
-# Every scenario runs against these; embedded+azurite runs persistent sessions only (persistent, backlog).
+# Every scenario runs against these; embedded+azurite runs persistent sessions only (persistent, backlog), and
+# mosquitto+relay latency only.
 main=()
 for broker in "${started[@]}"; do
-  [ "$broker" = embedded+azurite ] || main+=("$broker")
+  [ "$broker" = embedded+azurite ] || [ "$broker" = mosquitto+relay ] || main+=("$broker")
 done
 
 run() { # run ROUND SCENARIO ARGS...: one scenario against each broker in turn (in reverse on even rounds)
   local round=$1 scenario=$2 list=() i
   shift 2
-  if [ "$scenario" = persistent ] || [ "$scenario" = backlog ]; then list=("${started[@]}"); else list=("${main[@]}"); fi
+  case $scenario in
+    persistent | backlog) for i in "${started[@]}"; do [ "$i" = mosquitto+relay ] || list+=("$i"); done ;;
+    latency) for i in "${started[@]}"; do [ "$i" = embedded+azurite ] || list+=("$i"); done ;;
+    *) list=("${main[@]}") ;;
+  esac
   if (( round % 2 == 0 )); then
     local reversed=()
     for ((i = ${#list[@]} - 1; i >= 0; i--)); do reversed+=("${list[$i]}"); done
     list=("${reversed[@]}")
   fi
+  round_now=$round
   for broker in "${list[@]}"; do
     log "round $round: $scenario $* against $broker"
     bench "$broker" "$scenario" "$@"
   done
+  round_now=0
 }
 
 # silo+gateways: 1 silo and scaleout_gateways gateways in one cluster, each gateway with its own MQTT port, fresh for
@@ -292,7 +334,7 @@ scaleout_idle() {
   stop_pids "${so_pids[@]}"
 }
 
-if [ "$suite" = 1 ]; then
+if [ "$suite" = 1 ] && [ "$latency_rounds" = 0 ]; then
   # Idle first, on fresh brokers, so that each baseline is the empty broker's footprint, read once our brokers have
   # given back what starting up took (Mqtt:Memory:TrimAfterQuiet, 30 s). Memory is read 5 s after the last
   # connection is open, and again $idle_quiet s later, once quiet sessions have parked (Mqtt:Sessions:ParkAfter,
@@ -320,7 +362,20 @@ if [ "$suite" = 1 ] && [ "$idle_only" != 1 ]; then
         --port "${port_of[$broker]}" >/dev/null 2>>"$out/bench-client.log" || true
     done
   done
+  if [ "$latency_rounds" != 0 ]; then
+    # Latency only: one more run each to warm up at the rate measured (in a broker's first minutes tiered
+    # compilation is still at work), then the rounds.
+    for broker in "${started[@]}"; do
+      [ "$broker" = embedded+azurite ] || timeout 60 dotnet "$bench_dll" latency --qos 0 --rate 1000 --seconds 10 \
+        --port "${port_of[$broker]}" >/dev/null 2>>"$out/bench-client.log" || true
+    done
+    mkdir -p "$out/latency-samples"
+    for ((round = 1; round <= latency_rounds; round++)); do
+      run "$round" latency --qos 0 --rate 1000 --seconds 10
+    done
+  fi
   for round in 1 2; do
+    [ "$latency_rounds" = 0 ] || break
     run "$round" fanin --qos 0 --publishers 8 --messages 25000 --max-seconds 10
     run "$round" fanin --qos 1 --publishers 8 --messages 25000 --max-seconds 10
     run "$round" fanout --qos 0 --subscribers 50 --messages 4000 --max-seconds 10
@@ -391,8 +446,8 @@ if [ ! -s "$results" ]; then
   exit 0
 fi
 
-python3 - "$results" "$fd_limit" >"$out/summary.md" <<'PY'
-import json, sys
+python3 - "$results" "$fd_limit" "$out/latency-samples" >"$out/summary.md" <<'PY'
+import json, math, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def key(r):
     k = r["scenario"]
@@ -446,6 +501,55 @@ for k in order:
         else:
             lost = "; ".join(f"{b}: {l[3]} run(s), {l[0]} / {l[1]}" for b, l in losses[k].items())
         print(f"| {k} | {label} | " + " | ".join(fmt(v) for v in vals) + " | " + " | ".join(ratios) + f" | {lost} |")
+# Latency, round for round: one round's runs follow each other, so the ratio to that round's Mosquitto is less
+# moved by what the machine did meanwhile than best against best.
+rounds = {}
+for r in rows:
+    if r["scenario"] == "latency" and r.get("round") and r.get("p99_ms") and not r.get("lost"):
+        rounds.setdefault(r["round"], {})[r["broker"]] = r["p99_ms"]
+rounds = {n: v for n, v in sorted(rounds.items()) if v.get("mosquitto")}
+if rounds:
+    print()
+    print("Latency at 1,000 msg/s, p99 ms round for round (ratio to the same round's Mosquitto):")
+    print()
+    print("| round | " + " | ".join(brokers) + " |")
+    print("|" + " --- |" * (1 + len(brokers)))
+    for n, v in rounds.items():
+        cells = [(f"{v[b]:.2f}" + (f" ({v[b] / v['mosquitto']:.2f})" if b != "mosquitto" else "")) if b in v else "-" for b in brokers]
+        print(f"| {n} | " + " | ".join(cells) + " |")
+    def median(xs):
+        xs = sorted(xs)
+        return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+    cells = []
+    for b in brokers:
+        if b == "mosquitto":
+            cells.append(f"{median([v[b] for v in rounds.values()]):.2f}")
+            continue
+        ratios = [v[b] / v["mosquitto"] for v in rounds.values() if b in v]
+        cells.append(f"{median(ratios):.2f} ({sum(x <= 2 for x in ratios)} of {len(ratios)} rounds ≤ 2)" if ratios else "-")
+    print("| median | " + " | ".join(cells) + " |")
+    # Pooled: every message of every round, per broker (BENCH_LATENCY_ROUNDS keeps them), less the first second of
+    # each run, the load generator's warm-up (1,000 messages at 1,000 msg/s), as in its own percentiles.
+    pooled = {}
+    folder = sys.argv[3]
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            b = name.rsplit(".", 2)[0]
+            lines = open(os.path.join(folder, name)).read().split()[1000:]
+            pooled.setdefault(b, []).extend(x for x in map(float, lines) if x >= 0)
+    if pooled.get("mosquitto"):
+        def pct(xs, q):
+            return xs[min(len(xs) - 1, math.ceil(q * len(xs)) - 1)]
+        for xs in pooled.values():
+            xs.sort()
+        base = {q: pct(pooled["mosquitto"], q) for q in (0.5, 0.99, 0.999)}
+        print()
+        print("Every message of every round, pooled per broker: p50, p99, p99.9 ms (ratio to Mosquitto's):")
+        print()
+        for b in brokers:
+            if b in pooled:
+                print(f"- {b}, {len(pooled[b]):,} messages: " + ", ".join(
+                    f"{pct(pooled[b], q):.3f}" + (f" ({pct(pooled[b], q) / base[q]:.2f})" if b != "mosquitto" else "") for q in (0.5, 0.99, 0.999)))
 idle = best.get("idle", {})
 if idle:
     # Connections per broker differ: say how many each held, and in how many processes.
