@@ -2,7 +2,8 @@
 // 127.0.0.1:UPSTREAM_PORT, bytes as they come, both ways, with TCP_NODELAY on both sides; one thread, one epoll
 // loop, no work but the copy. Put in front of Mosquitto it gives a message the process crossings of a gateway in
 // front of a silo (client → relay → broker → relay → client) at the least cost a crossing can have, which is what
-// docs/benchmarks.md ("What a crossing costs") measures against silo + gateway. Built by scripts/latency-floor.sh.
+// docs/benchmarks.md ("What a crossing costs") measures against silo + gateway. scripts/bench-vs-mosquitto.sh
+// builds it with gcc for its mosquitto+relay broker.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
