@@ -1,4 +1,6 @@
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MQTTnet;
@@ -134,6 +136,36 @@ public sealed class StateContainerTests
         await blobs.GetBlobContainerClient(container).CreateAsync();
         Assert.Null(await check.WarningAsync(CancellationToken.None));
         Assert.Null(await new StateContainerCheck(blobs, shared, shared, NullLogger<StateContainerCheck>.Instance).WarningAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_broker_tells_the_operator_once_at_start_when_only_the_shared_container_of_earlier_versions_is_there()
+    {
+        var azurite = await Azurite.SharedAsync();
+        await new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(ClusterSettings.SharedStateContainer).CreateIfNotExistsAsync();
+        var serviceId = $"fleet-{Guid.NewGuid().ToString("N")[..8]}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Orleans:ServiceId"] = serviceId,
+            ["Orleans:Persistence"] = "AzureBlob",
+            ["Azure:Storage:ConnectionString"] = azurite.ConnectionString,
+        };
+        var container = new ClusterSettings { ServiceId = serviceId }.StateContainerName;
+
+        var first = new LogRecorder();
+        await using (await EmbeddedBroker.StartAsync(settings, silo => silo.Services.AddSingleton<ILoggerProvider>(first)))
+        {
+            var warning = Assert.Single(first.Messages(LogLevel.Warning), m => m.Contains(ClusterSettings.SharedStateContainer, StringComparison.Ordinal));
+            Assert.Contains($"'{container}'", warning, StringComparison.Ordinal);
+            Assert.Contains($"Orleans:StateContainer={ClusterSettings.SharedStateContainer}", warning, StringComparison.Ordinal);
+        }
+
+        // Started once, it has its own container: the next start has nothing to say.
+        var second = new LogRecorder();
+        await using (await EmbeddedBroker.StartAsync(settings, silo => silo.Services.AddSingleton<ILoggerProvider>(second)))
+        {
+            Assert.DoesNotContain(second.Messages(LogLevel.Warning), m => m.Contains(ClusterSettings.SharedStateContainer, StringComparison.Ordinal));
+        }
     }
 
     private static async Task StartAsync(Dictionary<string, string?> settings)
