@@ -143,7 +143,11 @@ int main(int argc, char **argv) {
                 close_pair(h);
                 continue;
             }
-            if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+            if ((events[i].events & (EPOLLHUP | EPOLLERR)) && h->end != h->start) {
+                close_pair(h);  // gone with bytes still to write: nothing more can be relayed
+                continue;
+            }
+            if ((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && h->end == h->start) {
                 ssize_t got = recv(h->from, h->data, BUFFER, 0);
                 if (got == 0 || (got < 0 && errno != EAGAIN)) {
                     close_pair(h);
